@@ -1,0 +1,188 @@
+//! Stage 4: runs a plan's statements on a [`Backend`], in one transaction
+//! for writes, and settles what the response needs to know.
+//!
+//! Writes are all or nothing: any failure, a `max-affected` breach, a
+//! singular response over anything but one row, or `tx=rollback` ends the
+//! transaction with a rollback.
+
+use http::StatusCode;
+use serde_json::Value as Json;
+
+use crate::backend::{Backend, JsonRows, ReadOutput, ReadQuery, WriteTx};
+use crate::catalog::Column;
+use crate::error::ApiError;
+use crate::plan::{ReadPlan, Returning, WriteOp, WritePlan};
+use crate::request::{Action, Representation, Resolution};
+use crate::sql::{self, WriteReturn};
+use crate::value::{coerce_json, SqlValue};
+
+/// Runs a read.
+pub async fn read(backend: &dyn Backend, p: &ReadPlan<'_>) -> Result<ReadOutput, ApiError> {
+    let d = backend.dialect();
+    let rows = sql::read_statement(d, p)?;
+    let count = match p.count {
+        Some(_) => Some(sql::count_statement(d, p.table, p.filter.as_ref())?),
+        None => None,
+    };
+    let out = backend.read(&ReadQuery { rows, count, count_kind: p.count }).await?;
+    Ok(out)
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOutcome {
+    /// Rows affected.
+    pub affected: u64,
+    /// Of those, rows that already existed (upserts only).
+    pub existing: u64,
+    /// The representation, when asked for.
+    pub rows: Option<JsonRows>,
+    /// Primary key of the first affected row, for `Location`.
+    pub location: Option<Vec<(String, String)>>,
+}
+
+/// Runs a write in one transaction.
+pub async fn write(backend: &dyn Backend, p: &WritePlan<'_>) -> Result<WriteOutcome, ApiError> {
+    let mut tx = backend.begin().await?;
+    match write_in(backend, &mut *tx, p).await {
+        Ok(outcome) => {
+            if p.rollback {
+                tx.rollback().await?;
+            } else {
+                tx.commit().await?;
+            }
+            Ok(outcome)
+        }
+        Err(e) => {
+            if let Err(rb) = tx.rollback().await {
+                tracing::warn!(error = %rb, "rollback after a failed write failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn write_in(backend: &dyn Backend, tx: &mut dyn WriteTx, p: &WritePlan<'_>) -> Result<WriteOutcome, ApiError> {
+    let d = backend.dialect();
+    let t = p.table;
+    let pk: Vec<&Column> = t.primary_key.iter().filter_map(|n| t.column(n)).collect();
+    let mut out = WriteOutcome::default();
+
+    // Upserts: how many of the rows exist already (tells 200 from 201).
+    if let WriteOp::Insert { columns, rows, conflict: Some(c) } = &p.op {
+        if c.resolution == Resolution::MergeDuplicates {
+            let idx: Option<Vec<usize>> =
+                c.target.iter().map(|tc| columns.iter().position(|col| col.name == tc.name)).collect();
+            if let Some(idx) = idx {
+                let keys: Vec<Vec<SqlValue>> =
+                    rows.iter().filter_map(|r| idx.iter().map(|&i| r[i].clone()).collect::<Option<Vec<_>>>()).collect();
+                if !keys.is_empty() {
+                    out.existing = tx.fetch_count(&sql::existing_keys(d, t, &c.target, &keys)).await?;
+                }
+            }
+        }
+    }
+
+    let shape = match &p.returning {
+        Returning::Representation(s) => Some(s),
+        _ => None,
+    };
+    let want_location = matches!(p.returning, Returning::Location) && p.action == Action::Insert;
+
+    if let (WriteOp::Delete { filter }, Some(shape)) = (&p.op, shape) {
+        // The representation of deleted rows is read first, in the same transaction.
+        let rows = tx.fetch_rows(&sql::rows_matching(d, t, shape, filter.as_ref())?).await?;
+        for stmt in sql::write_statements(d, t, &p.op, &WriteReturn::Nothing)? {
+            out.affected += tx.execute(&stmt).await?;
+        }
+        out.rows = Some(rows);
+    } else {
+        let ret = match shape {
+            Some(s) if d.returning() && (s.order.is_empty() || pk.is_empty()) => WriteReturn::Rows(s),
+            Some(_) if !pk.is_empty() => WriteReturn::Keys(&pk),
+            None if want_location && !pk.is_empty() => WriteReturn::Keys(&pk),
+            None => WriteReturn::Nothing,
+            Some(_) => {
+                return Err(ApiError::not_implemented(
+                    "return=representation needs a primary key on this database",
+                    format!("the {} backend cannot return written rows of a table without a primary key", d.name()),
+                ))
+            }
+        };
+        if !matches!(ret, WriteReturn::Nothing) && !d.returning() {
+            return Err(ApiError::not_implemented(
+                "Returning written rows is not available on this database yet",
+                format!("the {} backend has no RETURNING", d.name()),
+            ));
+        }
+        let mut returned = JsonRows::new();
+        for stmt in sql::write_statements(d, t, &p.op, &ret)? {
+            match ret {
+                WriteReturn::Nothing => out.affected += tx.execute(&stmt).await?,
+                _ => {
+                    let rows = tx.fetch_rows(&stmt).await?;
+                    out.affected += rows.len() as u64;
+                    for r in rows.iter() {
+                        returned.push(r);
+                    }
+                }
+            }
+        }
+        match ret {
+            WriteReturn::Rows(_) => out.rows = Some(returned),
+            WriteReturn::Keys(cols) => {
+                let keys = parse_keys(cols, &returned)?;
+                if want_location {
+                    out.location = returned.iter().next().and_then(|first| location_pairs(cols, first));
+                }
+                if let Some(shape) = shape {
+                    out.rows = Some(tx.fetch_rows(&sql::rows_by_keys(d, t, shape, cols, &keys)?).await?);
+                }
+            }
+            WriteReturn::Nothing => {}
+        }
+    }
+
+    if let Some(max) = p.max_affected {
+        if out.affected > max {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "PGRST124", "Query result exceeds max-affected preference constraint")
+                .with_details(format!("The query affects {} rows", out.affected)));
+        }
+    }
+    if p.accept.representation == Representation::SingleObject && out.affected != 1 {
+        return Err(singular_error(out.affected));
+    }
+    Ok(out)
+}
+
+/// 406 PGRST116 for a singular response over `n` rows.
+pub fn singular_error(n: u64) -> ApiError {
+    ApiError::new(StatusCode::NOT_ACCEPTABLE, "PGRST116", "Cannot coerce the result to a single JSON object")
+        .with_details(format!("The result contains {n} rows"))
+}
+
+/// Key tuples from the JSON objects a RETURNING of the key columns produced.
+fn parse_keys(cols: &[&Column], rows: &JsonRows) -> Result<Vec<Vec<SqlValue>>, ApiError> {
+    rows.iter()
+        .map(|text| {
+            let obj: serde_json::Map<String, Json> = serde_json::from_slice(text).map_err(|_| ApiError::internal())?;
+            cols.iter().map(|c| coerce_json(c.ty, obj.get(&c.name).unwrap_or(&Json::Null))).collect()
+        })
+        .collect()
+}
+
+fn location_pairs(cols: &[&Column], first: &[u8]) -> Option<Vec<(String, String)>> {
+    let obj: serde_json::Map<String, Json> = serde_json::from_slice(first).ok()?;
+    Some(
+        cols.iter()
+            .map(|c| {
+                let v = match obj.get(&c.name) {
+                    Some(Json::String(s)) => s.clone(),
+                    Some(Json::Null) | None => "null".to_owned(),
+                    Some(other) => other.to_string(),
+                };
+                (c.name.clone(), v)
+            })
+            .collect(),
+    )
+}

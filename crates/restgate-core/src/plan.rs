@@ -1,0 +1,696 @@
+//! Stage 2: [`ApiRequest`] + [`Catalog`] → [`Plan`].
+//!
+//! Every name is resolved against the catalog (unknown table → 404
+//! PGRST205, unknown column → 400 42703), every value is coerced to its
+//! column's type, ranges are intersected and capped, and preferences are
+//! settled. The plan borrows the catalog: nothing after this stage reads
+//! request text as SQL.
+//!
+//! # Example
+//!
+//! ```
+//! use restgate_core::catalog::{Catalog, Column, Table};
+//! use restgate_core::plan::{plan, Plan, PlanOptions};
+//! use restgate_core::request::ApiRequest;
+//!
+//! let mut t = Table::new("main", "people");
+//! t.columns = vec![Column::new("id", "INTEGER"), Column::new("age", "INTEGER")];
+//! let catalog = Catalog::new(vec!["main".into()], vec![t]);
+//! let req = ApiRequest::parse(&http::Method::GET, "/people", Some("age=gte.18&limit=500"), &Default::default(), &[]).unwrap();
+//! let opts = PlanOptions { max_rows: Some(100), ..Default::default() };
+//! let Plan::Read(read) = plan(&req, &catalog, &opts).unwrap() else { panic!() };
+//! assert_eq!(read.limit, Some(100));
+//!
+//! let bad = ApiRequest::parse(&http::Method::GET, "/people", Some("age=gte.old"), &Default::default(), &[]).unwrap();
+//! assert_eq!(plan(&bad, &catalog, &opts).unwrap_err().code, "22P02");
+//! ```
+
+use http::StatusCode;
+
+use crate::catalog::{Catalog, Column, ColumnType, Table, TableKind};
+use crate::error::ApiError;
+use crate::request::{
+    Accept, Action, ApiRequest, CountPref, Direction, Field, Filter, FtsOperator, IsValue, JsonStep, LogicNode, LogicOp,
+    LogicTree, Missing, Nulls, Operation, Operator, Payload, Quantifier, Resolution, ReturnPref, SelectItem, Target,
+    TxPref,
+};
+use crate::value::{coerce_json, coerce_text, SqlValue};
+
+/// How transactions end, as PostgREST's `db-tx-end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TxEnd {
+    /// Always commit (the default).
+    #[default]
+    Commit,
+    /// Commit unless the client sends `Prefer: tx=rollback`.
+    CommitAllowOverride,
+    /// Always roll back (a dry-run API).
+    Rollback,
+    /// Roll back unless the client sends `Prefer: tx=commit`.
+    RollbackAllowOverride,
+}
+
+/// Server-side settings the planner applies.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Hard cap on the rows of one read (PostgREST's `db-max-rows`).
+    pub max_rows: Option<u64>,
+    /// How write transactions end.
+    pub tx_end: TxEnd,
+}
+
+/// The plan of one request.
+#[derive(Debug, Clone)]
+pub enum Plan<'c> {
+    /// GET/HEAD on a table or view.
+    Read(ReadPlan<'c>),
+    /// POST/PATCH/PUT/DELETE.
+    Write(WritePlan<'c>),
+    /// OPTIONS: the `Allow` header value.
+    Options(String),
+    /// `GET /`: the API description.
+    Root,
+}
+
+/// A column, or a JSON path into one.
+#[derive(Debug, Clone)]
+pub struct ColumnRef<'c> {
+    /// The table the column belongs to.
+    pub table: &'c Table,
+    /// The column.
+    pub column: &'c Column,
+    /// JSON path steps.
+    pub json_path: Vec<JsonStep>,
+}
+
+impl ColumnRef<'_> {
+    /// The type of the value this reference yields.
+    pub fn value_type(&self) -> ColumnType {
+        match self.json_path.last() {
+            None => self.column.ty,
+            Some(s) if s.as_text => ColumnType::Text,
+            Some(_) => ColumnType::Json,
+        }
+    }
+}
+
+/// One key of each output object.
+#[derive(Debug, Clone)]
+pub struct OutputField<'c> {
+    /// The key.
+    pub key: String,
+    /// Where the value comes from.
+    pub source: ColumnRef<'c>,
+    /// `::cast`.
+    pub cast: Option<ColumnType>,
+}
+
+impl OutputField<'_> {
+    /// The type the value is rendered as.
+    pub fn output_type(&self) -> ColumnType {
+        self.cast.unwrap_or_else(|| self.source.value_type())
+    }
+}
+
+/// One ORDER BY term.
+#[derive(Debug, Clone)]
+pub struct OrderBy<'c> {
+    /// What is sorted by.
+    pub source: ColumnRef<'c>,
+    /// Descending.
+    pub desc: bool,
+    /// NULLs first (PostgreSQL's default: last when ascending, first when descending).
+    pub nulls_first: bool,
+}
+
+/// What a row must satisfy.
+#[derive(Debug, Clone)]
+pub enum Condition<'c> {
+    /// All of them.
+    And(Vec<Condition<'c>>),
+    /// Any of them.
+    Or(Vec<Condition<'c>>),
+    /// Not this.
+    Not(Box<Condition<'c>>),
+    /// A test of one column.
+    Test(ColumnRef<'c>, Test),
+}
+
+/// A test of one value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    /// eq, neq, gt, gte, lt, lte
+    Compare(Operator, SqlValue),
+    /// eq(any), gt(all), …
+    Quantified(Operator, Quantifier, Vec<SqlValue>),
+    /// like/ilike (pattern with `%`), match/imatch (regex).
+    Pattern(Operator, String),
+    /// like(any), match(all), …
+    QuantifiedPattern(Operator, Quantifier, Vec<String>),
+    /// IN list.
+    In(Vec<SqlValue>),
+    /// IS NULL, IS TRUE, …
+    Is(IsValue),
+    /// IS DISTINCT FROM.
+    IsDistinct(SqlValue),
+    /// Full-text search: operator, language, query.
+    Fts(FtsOperator, Option<String>, String),
+    /// Array/range operators, operand as sent.
+    Range(Operator, String),
+}
+
+/// Which columns are returned, and in what order.
+#[derive(Debug, Clone)]
+pub struct Shape<'c> {
+    /// Keys of each output object.
+    pub fields: Vec<OutputField<'c>>,
+    /// ORDER BY.
+    pub order: Vec<OrderBy<'c>>,
+}
+
+/// A read.
+#[derive(Debug, Clone)]
+pub struct ReadPlan<'c> {
+    /// The table or view.
+    pub table: &'c Table,
+    /// Output and order.
+    pub shape: Shape<'c>,
+    /// WHERE.
+    pub filter: Option<Condition<'c>>,
+    /// LIMIT (already intersected with Range and capped).
+    pub limit: Option<u64>,
+    /// OFFSET.
+    pub offset: u64,
+    /// Prefer: count.
+    pub count: Option<CountPref>,
+    /// HEAD.
+    pub headers_only: bool,
+    /// Response type.
+    pub accept: Accept,
+    /// Preference-Applied.
+    pub applied: Vec<String>,
+}
+
+/// ON CONFLICT handling.
+#[derive(Debug, Clone)]
+pub struct Conflict<'c> {
+    /// The unique key the conflict is detected on.
+    pub target: Vec<&'c Column>,
+    /// Merge (update) or ignore.
+    pub resolution: Resolution,
+}
+
+/// The statement part of a write.
+#[derive(Debug, Clone)]
+pub enum WriteOp<'c> {
+    /// INSERT (or upsert with `conflict`). `None` values are DEFAULT.
+    Insert {
+        /// Columns written.
+        columns: Vec<&'c Column>,
+        /// One value per column per row.
+        rows: Vec<Vec<Option<SqlValue>>>,
+        /// Upsert.
+        conflict: Option<Conflict<'c>>,
+    },
+    /// UPDATE … SET … WHERE.
+    Update {
+        /// Assignments (`None` is DEFAULT).
+        set: Vec<(&'c Column, Option<SqlValue>)>,
+        /// WHERE.
+        filter: Option<Condition<'c>>,
+    },
+    /// DELETE … WHERE.
+    Delete {
+        /// WHERE.
+        filter: Option<Condition<'c>>,
+    },
+}
+
+/// What a write sends back.
+#[derive(Debug, Clone)]
+pub enum Returning<'c> {
+    /// No body.
+    Minimal,
+    /// No body, a `Location` header (needs a primary key).
+    Location,
+    /// The affected rows, shaped.
+    Representation(Shape<'c>),
+}
+
+/// A write.
+#[derive(Debug, Clone)]
+pub struct WritePlan<'c> {
+    /// The table.
+    pub table: &'c Table,
+    /// Which verb.
+    pub action: Action,
+    /// The statement.
+    pub op: WriteOp<'c>,
+    /// What is returned.
+    pub returning: Returning<'c>,
+    /// Prefer: count.
+    pub count: Option<CountPref>,
+    /// Prefer: max-affected (with handling=strict).
+    pub max_affected: Option<u64>,
+    /// End the transaction with a rollback.
+    pub rollback: bool,
+    /// Response type.
+    pub accept: Accept,
+    /// Preference-Applied.
+    pub applied: Vec<String>,
+}
+
+fn not_found_table(catalog: &Catalog, schema: &str, name: &str) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::NOT_FOUND,
+        "PGRST205",
+        format!("Could not find the table '{schema}.{name}' in the schema cache"),
+    );
+    if let Some(c) = catalog.closest_table(schema, name) {
+        e = e.with_hint(format!("Perhaps you meant the table '{schema}.{c}'"));
+    }
+    e
+}
+
+fn embed_not_in_select(path: &[String]) -> ApiError {
+    let name = path.join(".");
+    ApiError::new(StatusCode::BAD_REQUEST, "PGRST108", format!("'{name}' is not an embedded resource in this request"))
+        .with_hint(format!("Verify that '{name}' is included in the 'select' query parameter."))
+}
+
+/// Plans a request against a catalog.
+pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> Result<Plan<'c>, ApiError> {
+    let schema = match &req.profile {
+        Some(p) if catalog.schemas().iter().any(|s| s == p) => p.as_str(),
+        Some(_) => {
+            return Err(ApiError::new(StatusCode::NOT_ACCEPTABLE, "PGRST106", "Invalid schema")
+                .with_details(format!("The schema must be one of the following: {}", catalog.schemas().join(", "))))
+        }
+        None => catalog.default_schema(),
+    };
+    let name = match &req.target {
+        Target::Root => return Ok(Plan::Root),
+        Target::Rpc(f) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "PGRST202",
+                format!("Could not find the function {schema}.{f} in the schema cache"),
+            ))
+        }
+        Target::Table(t) => t,
+    };
+    let table = catalog.table(schema, name).ok_or_else(|| not_found_table(catalog, schema, name))?;
+    if req.action == Action::Options {
+        return Ok(Plan::Options(table.allow_header()));
+    }
+    if let Some(p) = req.embed_params.first() {
+        return Err(embed_not_in_select(&p.path));
+    }
+    let resolver = Resolver { table };
+    let filter = resolver.conditions(&req.filters, &req.logic)?;
+    let mut applied = Vec::new();
+    let count = req.prefer.count;
+    if let Some(c) = count {
+        applied.push(
+            match c {
+                CountPref::Exact => "count=exact",
+                CountPref::Planned => "count=planned",
+                CountPref::Estimated => "count=estimated",
+            }
+            .to_owned(),
+        );
+    }
+
+    match req.action {
+        Action::Read { headers_only } => {
+            let shape = resolver.shape(&req.select, &req.order)?;
+            let (limit, offset) = read_window(req, opts.max_rows);
+            Ok(Plan::Read(ReadPlan { table, shape, filter, limit, offset, count, headers_only, accept: req.accept, applied }))
+        }
+        Action::Options => Ok(Plan::Options(table.allow_header())),
+        Action::Insert | Action::Update | Action::Delete | Action::Put => {
+            let writable = match req.action {
+                Action::Insert => table.insertable,
+                Action::Update => table.updatable,
+                Action::Delete => table.deletable,
+                _ => table.insertable && table.updatable,
+            };
+            if !writable {
+                let what = if table.kind == TableKind::View { "view" } else { "table" };
+                return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "PGRST117", format!("Unsupported HTTP method: {} on {what} '{}'", method_name(req.action), table.name))
+                    .with_details(format!("The {what} '{}' does not accept this method", table.name))
+                    .with_header(http::header::ALLOW, table.allow_header()));
+            }
+            let returning = match req.prefer.return_ {
+                Some(ReturnPref::Representation) => {
+                    applied.insert(0, "return=representation".to_owned());
+                    Returning::Representation(resolver.shape(&req.select, &req.order)?)
+                }
+                Some(ReturnPref::HeadersOnly) => {
+                    applied.insert(0, "return=headers-only".to_owned());
+                    if table.primary_key.is_empty() { Returning::Minimal } else { Returning::Location }
+                }
+                Some(ReturnPref::Minimal) => {
+                    applied.insert(0, "return=minimal".to_owned());
+                    Returning::Minimal
+                }
+                None => Returning::Minimal,
+            };
+            let op = match req.action {
+                Action::Insert => resolver.insert(req, &mut applied)?,
+                Action::Update => resolver.update(req, filter, &mut applied)?,
+                Action::Delete => WriteOp::Delete { filter },
+                _ => resolver.put(req)?,
+            };
+            let rollback = match (opts.tx_end, req.prefer.tx) {
+                (TxEnd::Commit, _) => false,
+                (TxEnd::Rollback, _) => true,
+                (TxEnd::CommitAllowOverride, p) | (TxEnd::RollbackAllowOverride, p) => {
+                    let rollback = match p {
+                        Some(TxPref::Rollback) => true,
+                        Some(TxPref::Commit) => false,
+                        None => opts.tx_end == TxEnd::RollbackAllowOverride,
+                    };
+                    if p.is_some() {
+                        applied.push(if rollback { "tx=rollback" } else { "tx=commit" }.to_owned());
+                    }
+                    rollback
+                }
+            };
+            let mut max_affected = None;
+            if req.prefer.strict() {
+                applied.push("handling=strict".to_owned());
+                if matches!(req.action, Action::Update | Action::Delete) {
+                    if let Some(n) = req.prefer.max_affected {
+                        applied.push(format!("max-affected={n}"));
+                        max_affected = Some(n);
+                    }
+                }
+            }
+            Ok(Plan::Write(WritePlan { table, action: req.action, op, returning, count, max_affected, rollback, accept: req.accept, applied }))
+        }
+    }
+}
+
+fn method_name(a: Action) -> &'static str {
+    match a {
+        Action::Read { headers_only: false } => "GET",
+        Action::Read { headers_only: true } => "HEAD",
+        Action::Insert => "POST",
+        Action::Update => "PATCH",
+        Action::Delete => "DELETE",
+        Action::Put => "PUT",
+        Action::Options => "OPTIONS",
+    }
+}
+
+/// limit/offset intersected with the Range header and capped by max rows.
+fn read_window(req: &ApiRequest, max_rows: Option<u64>) -> (Option<u64>, u64) {
+    let mut lo = req.offset.unwrap_or(0);
+    // Inclusive upper bound; None is open-ended.
+    let mut hi: Option<u64> = req.limit.map(|l| (lo + l).wrapping_sub(1));
+    let mut empty = req.limit == Some(0);
+    if let Some((a, b)) = req.range {
+        let new_lo = lo.max(a);
+        hi = match (hi, b) {
+            (Some(x), Some(y)) if !empty => Some(x.min(y)),
+            (None, Some(y)) => Some(y),
+            (h, _) => h,
+        };
+        lo = new_lo;
+        if let Some(h) = hi {
+            if !empty && h < lo {
+                empty = true;
+            }
+        }
+    }
+    let mut limit = if empty { Some(0) } else { hi.map(|h| h - lo + 1) };
+    if let Some(m) = max_rows {
+        limit = Some(limit.map_or(m, |l| l.min(m)));
+    }
+    (limit, lo)
+}
+
+struct Resolver<'c> {
+    table: &'c Table,
+}
+
+impl<'c> Resolver<'c> {
+    fn column(&self, name: &str) -> Result<&'c Column, ApiError> {
+        self.table.column(name).ok_or_else(|| ApiError::unknown_column(&self.table.name, name))
+    }
+
+    fn field(&self, f: &Field) -> Result<ColumnRef<'c>, ApiError> {
+        Ok(ColumnRef { table: self.table, column: self.column(&f.name)?, json_path: f.json_path.clone() })
+    }
+
+    fn shape(&self, select: &[SelectItem], order: &[crate::request::OrderTerm]) -> Result<Shape<'c>, ApiError> {
+        let mut fields = Vec::with_capacity(select.len());
+        for item in select {
+            match item {
+                SelectItem::Star => {
+                    for column in &self.table.columns {
+                        fields.push(OutputField {
+                            key: column.name.clone(),
+                            source: ColumnRef { table: self.table, column, json_path: Vec::new() },
+                            cast: None,
+                        });
+                    }
+                }
+                SelectItem::Field { field, alias, cast, aggregate } => {
+                    if aggregate.is_some() {
+                        return Err(ApiError::new(StatusCode::BAD_REQUEST, "PGRST123", "Use of aggregate functions is not allowed"));
+                    }
+                    let source = self.field(field)?;
+                    let cast = match cast {
+                        None => None,
+                        Some(c) => Some(ColumnType::from_cast(c).ok_or_else(|| {
+                            ApiError::new(StatusCode::BAD_REQUEST, "42704", format!("type \"{c}\" does not exist"))
+                                .with_hint("Supported casts: text, integer, bigint, numeric, real, double, boolean, json, jsonb, date, time, timestamp, timestamptz, uuid")
+                        })?),
+                    };
+                    fields.push(OutputField { key: alias.clone().unwrap_or_else(|| field.output_name()), source, cast });
+                }
+                SelectItem::Embed(e) => {
+                    let target = e.alias.as_deref().unwrap_or(&e.relation);
+                    return Err(ApiError::not_implemented(
+                        "Embedding related resources is not available yet",
+                        format!("'{target}' in select: resource embedding is planned for a later release"),
+                    ));
+                }
+            }
+        }
+        let mut out_order = Vec::with_capacity(order.len());
+        for term in order {
+            if let Some(rel) = &term.relation {
+                return Err(embed_not_in_select(std::slice::from_ref(rel)));
+            }
+            let desc = term.direction == Some(Direction::Desc);
+            let nulls_first = match term.nulls {
+                Some(Nulls::First) => true,
+                Some(Nulls::Last) => false,
+                None => desc,
+            };
+            out_order.push(OrderBy { source: self.field(&term.field)?, desc, nulls_first });
+        }
+        Ok(Shape { fields, order: out_order })
+    }
+
+    fn conditions(&self, filters: &[Filter], trees: &[LogicTree]) -> Result<Option<Condition<'c>>, ApiError> {
+        let mut all = Vec::with_capacity(filters.len() + trees.len());
+        for f in filters {
+            all.push(self.filter(f)?);
+        }
+        for t in trees {
+            all.push(self.tree(t)?);
+        }
+        Ok(match all.len() {
+            0 => None,
+            1 => all.pop(),
+            _ => Some(Condition::And(all)),
+        })
+    }
+
+    fn tree(&self, t: &LogicTree) -> Result<Condition<'c>, ApiError> {
+        let children = t
+            .children
+            .iter()
+            .map(|n| match n {
+                LogicNode::Filter(f) => self.filter(f),
+                LogicNode::Tree(t) => self.tree(t),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let c = match t.op {
+            LogicOp::And => Condition::And(children),
+            LogicOp::Or => Condition::Or(children),
+        };
+        Ok(if t.negate { Condition::Not(Box::new(c)) } else { c })
+    }
+
+    fn filter(&self, f: &Filter) -> Result<Condition<'c>, ApiError> {
+        let source = self.field(&f.field)?;
+        let ty = source.value_type();
+        let value = |v: &str| -> Result<SqlValue, ApiError> {
+            if ty == ColumnType::Json {
+                // A JSON operand: valid JSON as is, anything else as a JSON string.
+                return Ok(SqlValue::Json(match serde_json::from_str::<serde_json::Value>(v) {
+                    Ok(_) => v.to_owned(),
+                    Err(_) => serde_json::Value::String(v.to_owned()).to_string(),
+                }));
+            }
+            coerce_text(ty, v)
+        };
+        let test = match &f.operation {
+            Operation::Compare(op @ (Operator::Like | Operator::ILike), v) => Test::Pattern(*op, v.replace('*', "%")),
+            Operation::Compare(op @ (Operator::Match | Operator::IMatch), v) => Test::Pattern(*op, v.clone()),
+            Operation::Compare(op @ (Operator::Eq | Operator::Neq | Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte), v) => {
+                Test::Compare(*op, value(v)?)
+            }
+            Operation::Compare(op, v) => Test::Range(*op, v.clone()),
+            Operation::Quantified(op @ (Operator::Like | Operator::ILike), q, vs) => {
+                Test::QuantifiedPattern(*op, *q, vs.iter().map(|v| v.replace('*', "%")).collect())
+            }
+            Operation::Quantified(op @ (Operator::Match | Operator::IMatch), q, vs) => Test::QuantifiedPattern(*op, *q, vs.clone()),
+            Operation::Quantified(op, q, vs) => Test::Quantified(*op, *q, vs.iter().map(|v| value(v)).collect::<Result<_, _>>()?),
+            Operation::In(vs) => Test::In(vs.iter().map(|v| value(v)).collect::<Result<_, _>>()?),
+            Operation::Is(v) => Test::Is(*v),
+            Operation::IsDistinct(v) => Test::IsDistinct(value(v)?),
+            Operation::Fts(op, lang, q) => Test::Fts(*op, lang.clone(), q.clone()),
+        };
+        let c = Condition::Test(source, test);
+        Ok(if f.negate { Condition::Not(Box::new(c)) } else { c })
+    }
+
+    fn payload<'r>(&self, req: &'r ApiRequest) -> Result<&'r Payload, ApiError> {
+        req.payload.as_ref().ok_or_else(|| ApiError::invalid_body("Empty or invalid json"))
+    }
+
+    /// The writable columns of a write: `columns=` or the payload's keys.
+    fn write_columns(&self, req: &ApiRequest, payload: &Payload) -> Result<Vec<&'c Column>, ApiError> {
+        let names = match &req.columns {
+            Some(c) => c.clone(),
+            None => payload.keys(),
+        };
+        let mut cols = Vec::with_capacity(names.len());
+        for n in &names {
+            let c = self.table.column(n).ok_or_else(|| ApiError::unknown_payload_column(&self.table.name, n))?;
+            if c.generated {
+                return Err(ApiError::new(StatusCode::BAD_REQUEST, "428C9", format!("cannot insert a non-DEFAULT value into column \"{n}\""))
+                    .with_details(format!("Column \"{n}\" is a generated column.")));
+            }
+            if !cols.iter().any(|x: &&Column| x.name == c.name) {
+                cols.push(c);
+            }
+        }
+        Ok(cols)
+    }
+
+    fn row_values(&self, cols: &[&'c Column], payload: &Payload, missing: Missing) -> Result<Vec<Vec<Option<SqlValue>>>, ApiError> {
+        payload
+            .rows
+            .iter()
+            .map(|row| {
+                cols.iter()
+                    .map(|c| match row.get(&c.name) {
+                        Some(v) => coerce_json(c.ty, v).map(Some),
+                        None if missing == Missing::Default => Ok(None),
+                        None => Ok(Some(SqlValue::Null(c.ty))),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn insert(&self, req: &ApiRequest, applied: &mut Vec<String>) -> Result<WriteOp<'c>, ApiError> {
+        let payload = self.payload(req)?;
+        let columns = self.write_columns(req, payload)?;
+        let missing = req.prefer.missing.unwrap_or(Missing::Null);
+        if req.prefer.missing == Some(Missing::Default) {
+            applied.push("missing=default".to_owned());
+        }
+        let rows = self.row_values(&columns, payload, missing)?;
+        let conflict = match req.prefer.resolution {
+            Some(resolution) => {
+                let target: Vec<&'c Column> = match &req.on_conflict {
+                    Some(names) => names.iter().map(|n| self.column(n)).collect::<Result<_, _>>()?,
+                    None => self.table.primary_key.iter().map(|n| self.column(n)).collect::<Result<_, _>>()?,
+                };
+                if target.is_empty() {
+                    None
+                } else {
+                    let names: Vec<String> = target.iter().map(|c| c.name.clone()).collect();
+                    if !self.table.is_unique_key(&names) {
+                        return Err(ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "42P10",
+                            "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+                        )
+                        .with_hint(format!("on_conflict=({}) must name the primary key or a unique constraint", names.join(","))));
+                    }
+                    applied.push(
+                        match resolution {
+                            Resolution::MergeDuplicates => "resolution=merge-duplicates",
+                            Resolution::IgnoreDuplicates => "resolution=ignore-duplicates",
+                        }
+                        .to_owned(),
+                    );
+                    Some(Conflict { target, resolution })
+                }
+            }
+            None => None,
+        };
+        Ok(WriteOp::Insert { columns, rows, conflict })
+    }
+
+    fn update(&self, req: &ApiRequest, filter: Option<Condition<'c>>, applied: &mut Vec<String>) -> Result<WriteOp<'c>, ApiError> {
+        let payload = self.payload(req)?;
+        if payload.is_array && payload.rows.len() != 1 {
+            return Err(ApiError::invalid_body("PATCH takes a single JSON object").with_hint("Send one object; it is applied to every matching row"));
+        }
+        let columns = self.write_columns(req, payload)?;
+        let missing = req.prefer.missing.unwrap_or(Missing::Null);
+        if req.prefer.missing == Some(Missing::Default) {
+            applied.push("missing=default".to_owned());
+        }
+        let mut rows = self.row_values(&columns, payload, missing)?;
+        let values = rows.pop().unwrap_or_default();
+        Ok(WriteOp::Update { set: columns.into_iter().zip(values).collect(), filter })
+    }
+
+    fn put(&self, req: &ApiRequest) -> Result<WriteOp<'c>, ApiError> {
+        let pk_error = || {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "PGRST105", "Filters must include all and only primary key columns with 'eq' operators")
+        };
+        let pk = &self.table.primary_key;
+        if pk.is_empty() || !req.logic.is_empty() || req.filters.len() != pk.len() {
+            return Err(pk_error());
+        }
+        if req.limit.is_some() || req.offset.is_some() {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "PGRST114", "limit/offset querystring parameters are not allowed for PUT"));
+        }
+        let mut url_values = Vec::with_capacity(pk.len());
+        for name in pk {
+            let f = req.filters.iter().find(|f| &f.field.name == name && f.field.json_path.is_empty()).ok_or_else(pk_error)?;
+            let Operation::Compare(Operator::Eq, v) = &f.operation else { return Err(pk_error()) };
+            if f.negate {
+                return Err(pk_error());
+            }
+            let col = self.column(name)?;
+            url_values.push((col, coerce_text(col.ty, v)?));
+        }
+        let payload = self.payload(req)?;
+        let first = Payload { rows: payload.rows.iter().take(1).cloned().collect(), is_array: false };
+        let columns = self.write_columns(req, &first)?;
+        let rows = self.row_values(&columns, &first, req.prefer.missing.unwrap_or(Missing::Null))?;
+        let mismatch = || ApiError::new(StatusCode::BAD_REQUEST, "PGRST115", "Payload values do not match URL in primary key column(s)");
+        let row = rows.first().ok_or_else(mismatch)?;
+        for (col, url_value) in &url_values {
+            let i = columns.iter().position(|c| c.name == col.name).ok_or_else(mismatch)?;
+            if row[i].as_ref() != Some(url_value) {
+                return Err(mismatch());
+            }
+        }
+        let target = pk.iter().map(|n| self.column(n)).collect::<Result<_, _>>()?;
+        Ok(WriteOp::Insert { columns, rows, conflict: Some(Conflict { target, resolution: Resolution::MergeDuplicates }) })
+    }
+}

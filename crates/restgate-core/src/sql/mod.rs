@@ -1,0 +1,353 @@
+//! Stage 3: [`Plan`](crate::plan::Plan) → SQL [`Statement`]s, per dialect.
+//!
+//! Statements are built with sea-query and rendered with the dialect's
+//! builder: every value is a bound parameter, every identifier comes from
+//! the catalog. Reads select one JSON text per row, built by the database.
+//!
+//! # Example
+//!
+//! The same request rendered for the three databases:
+//!
+//! ```
+//! use restgate_core::catalog::{Catalog, Column, Table};
+//! use restgate_core::plan::{plan, Plan, PlanOptions};
+//! use restgate_core::request::ApiRequest;
+//! use restgate_core::sql::{read_statement, MySqlDialect, PostgresDialect, SqliteDialect};
+//!
+//! let mut t = Table::new("main", "people");
+//! t.columns = vec![Column::new("id", "INTEGER"), Column::new("name", "TEXT")];
+//! let catalog = Catalog::new(vec!["main".into()], vec![t]);
+//! let req = ApiRequest::parse(&http::Method::GET, "/people", Some("select=id&name=eq.Ann&limit=5"), &Default::default(), &[]).unwrap();
+//! let Plan::Read(p) = plan(&req, &catalog, &PlanOptions::default()).unwrap() else { panic!() };
+//!
+//! let s = read_statement(&SqliteDialect, &p).unwrap();
+//! assert_eq!(s.sql, r#"SELECT json_object('id', "people"."id") FROM "main"."people" WHERE "people"."name" = ? LIMIT ?"#);
+//! let s = read_statement(&PostgresDialect, &p).unwrap();
+//! assert_eq!(s.sql, r#"SELECT json_build_object('id', "people"."id") FROM "main"."people" WHERE "people"."name" = $1 LIMIT $2"#);
+//! let s = read_statement(&MySqlDialect, &p).unwrap();
+//! assert_eq!(s.sql, "SELECT JSON_OBJECT('id', `people`.`id`) FROM `main`.`people` WHERE `people`.`name` = ? LIMIT ?");
+//! ```
+
+mod dialect;
+
+use sea_query::{Alias, Condition, Expr, ExprTrait, Func, NullOrdering, OnConflict, Order, Query, SelectStatement, Values};
+
+pub use dialect::{BindContext, Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
+
+use crate::catalog::{Column, Table};
+use crate::error::ApiError;
+use crate::plan::{ColumnRef, Condition as Cond, Conflict, OrderBy, ReadPlan, Shape, Test, WriteOp};
+use crate::request::{IsValue, Operator, Quantifier, Resolution};
+use crate::value::SqlValue;
+
+/// A rendered statement and its bound values.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// SQL text with placeholders.
+    pub sql: String,
+    /// Values for the placeholders, in order.
+    pub values: Values,
+}
+
+impl From<(String, Values)> for Statement {
+    fn from((sql, values): (String, Values)) -> Self {
+        Statement { sql, values }
+    }
+}
+
+/// Whether column references carry the table name (not inside RETURNING).
+#[derive(Clone, Copy)]
+enum Qualify {
+    Yes,
+    No,
+}
+
+fn table_ref(t: &Table) -> (Alias, Alias) {
+    (Alias::new(t.schema.as_str()), Alias::new(t.name.as_str()))
+}
+
+fn column(t: &Table, c: &Column, q: Qualify) -> Expr {
+    match q {
+        Qualify::Yes => Expr::col((Alias::new(t.name.as_str()), Alias::new(c.name.as_str()))),
+        Qualify::No => Expr::col(Alias::new(c.name.as_str())),
+    }
+}
+
+/// The value expression of a reference, as filters and ORDER BY compare it.
+fn compared(d: &dyn Dialect, r: &ColumnRef<'_>, q: Qualify) -> Expr {
+    let e = column(r.table, r.column, q);
+    if r.json_path.is_empty() {
+        e
+    } else {
+        d.json_path(e, &r.json_path, true)
+    }
+}
+
+/// The JSON object of one row in `shape`.
+fn row_object(d: &dyn Dialect, shape: &Shape<'_>, q: Qualify) -> Expr {
+    let pairs = shape
+        .fields
+        .iter()
+        .map(|f| {
+            let base = column(f.source.table, f.source.column, q);
+            let mut e = if f.source.json_path.is_empty() { base } else { d.json_path(base, &f.source.json_path, false) };
+            if let Some(ty) = f.cast {
+                e = d.cast(e, ty);
+            }
+            (f.key.clone(), d.json_value(e, f.output_type()))
+        })
+        .collect();
+    d.json_object(pairs)
+}
+
+fn condition(d: &dyn Dialect, c: &Cond<'_>, q: Qualify) -> Result<Condition, ApiError> {
+    Ok(match c {
+        Cond::And(cs) => cs.iter().try_fold(Condition::all(), |acc, c| Ok::<_, ApiError>(acc.add(condition(d, c, q)?)))?,
+        Cond::Or(cs) => cs.iter().try_fold(Condition::any(), |acc, c| Ok::<_, ApiError>(acc.add(condition(d, c, q)?)))?,
+        Cond::Not(c) => Condition::all().add(condition(d, c, q)?).not(),
+        Cond::Test(r, t) => Condition::all().add(test(d, compared(d, r, q), t)?),
+    })
+}
+
+fn always(yes: bool) -> Expr {
+    Expr::cust(if yes { "1 = 1" } else { "1 = 0" })
+}
+
+fn compare(e: Expr, op: Operator, v: Expr) -> Expr {
+    match op {
+        Operator::Eq => e.eq(v),
+        Operator::Neq => e.ne(v),
+        Operator::Gt => e.gt(v),
+        Operator::Gte => e.gte(v),
+        Operator::Lt => e.lt(v),
+        _ => e.lte(v),
+    }
+}
+
+fn quantify(q: Quantifier, parts: Vec<Expr>) -> Expr {
+    let mut c = match q {
+        Quantifier::Any => Condition::any(),
+        Quantifier::All => Condition::all(),
+    };
+    if parts.is_empty() {
+        return always(q == Quantifier::All);
+    }
+    for p in parts {
+        c = c.add(p);
+    }
+    Expr::from(c)
+}
+
+fn test(d: &dyn Dialect, e: Expr, t: &Test) -> Result<Expr, ApiError> {
+    let bind = |v: &SqlValue| d.bind(v.clone(), BindContext::Compare);
+    Ok(match t {
+        Test::Compare(op, v) => compare(e, *op, bind(v)),
+        Test::Quantified(op, q, vs) => quantify(*q, vs.iter().map(|v| compare(e.clone(), *op, bind(v))).collect()),
+        Test::Pattern(op, p) => d.pattern(e, *op, p)?,
+        Test::QuantifiedPattern(op, q, ps) => {
+            quantify(*q, ps.iter().map(|p| d.pattern(e.clone(), *op, p)).collect::<Result<_, _>>()?)
+        }
+        Test::In(vs) if vs.is_empty() => always(false),
+        Test::In(vs) => e.is_in(vs.iter().map(bind)),
+        Test::Is(IsValue::Null | IsValue::Unknown) => e.is_null(),
+        Test::Is(IsValue::NotNull) => e.is_not_null(),
+        Test::Is(IsValue::True) => e.is(Expr::cust("TRUE")),
+        Test::Is(IsValue::False) => e.is(Expr::cust("FALSE")),
+        Test::IsDistinct(v) => d.is_distinct(e, bind(v)),
+        Test::Fts(op, lang, query) => d.fts(e, *op, lang.as_deref(), query)?,
+        Test::Range(op, operand) => d.range_op(e, *op, operand)?,
+    })
+}
+
+fn order_by(d: &dyn Dialect, s: &mut SelectStatement, order: &[OrderBy<'_>]) {
+    for o in order {
+        s.order_by_expr_with_nulls(
+            compared(d, &o.source, Qualify::Yes),
+            if o.desc { Order::Desc } else { Order::Asc },
+            if o.nulls_first { NullOrdering::First } else { NullOrdering::Last },
+        );
+    }
+}
+
+fn select_rows(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>) -> Result<SelectStatement, ApiError> {
+    let mut s = Query::select();
+    s.expr(row_object(d, shape, Qualify::Yes)).from(table_ref(table));
+    if let Some(f) = filter {
+        s.cond_where(condition(d, f, Qualify::Yes)?);
+    }
+    order_by(d, &mut s, &shape.order);
+    Ok(s)
+}
+
+/// The rows of a read: one JSON object text per row.
+pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, ApiError> {
+    let mut s = select_rows(d, p.table, &p.shape, p.filter.as_ref())?;
+    if let Some(l) = p.limit {
+        s.limit(l);
+    }
+    if p.offset > 0 {
+        if p.limit.is_none() {
+            // Every dialect needs a LIMIT before OFFSET.
+            s.limit(i64::MAX as u64);
+        }
+        s.offset(p.offset);
+    }
+    Ok(d.build_select(&s).into())
+}
+
+/// `SELECT count(*)` of the rows matching `filter`.
+pub fn count_statement(d: &dyn Dialect, table: &Table, filter: Option<&Cond<'_>>) -> Result<Statement, ApiError> {
+    let mut s = Query::select();
+    s.expr(Func::count(Expr::cust("*"))).from(table_ref(table));
+    if let Some(f) = filter {
+        s.cond_where(condition(d, f, Qualify::Yes)?);
+    }
+    Ok(d.build_select(&s).into())
+}
+
+/// WHERE for a set of primary-key (or other unique-key) tuples.
+fn keys_condition(d: &dyn Dialect, table: &Table, cols: &[&Column], keys: &[Vec<SqlValue>]) -> Expr {
+    if keys.is_empty() {
+        return always(false);
+    }
+    if let [c] = cols {
+        return column(table, c, Qualify::Yes).is_in(keys.iter().map(|k| d.bind(k[0].clone(), BindContext::Compare)));
+    }
+    let mut any = Condition::any();
+    for k in keys {
+        let mut all = Condition::all();
+        for (c, v) in cols.iter().zip(k) {
+            all = all.add(column(table, c, Qualify::Yes).eq(d.bind(v.clone(), BindContext::Compare)));
+        }
+        any = any.add(all);
+    }
+    any.into()
+}
+
+/// The representation of the rows with the given keys (read back after a write).
+pub fn rows_by_keys(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, key_cols: &[&Column], keys: &[Vec<SqlValue>]) -> Result<Statement, ApiError> {
+    let mut s = select_rows(d, table, shape, None)?;
+    s.and_where(keys_condition(d, table, key_cols, keys));
+    Ok(d.build_select(&s).into())
+}
+
+/// The representation of the rows matching `filter` (read before a DELETE).
+pub fn rows_matching(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>) -> Result<Statement, ApiError> {
+    Ok(d.build_select(&select_rows(d, table, shape, filter)?).into())
+}
+
+/// How many of the given key tuples already exist (tells an upsert's inserts from its updates).
+pub fn existing_keys(d: &dyn Dialect, table: &Table, key_cols: &[&Column], keys: &[Vec<SqlValue>]) -> Statement {
+    let mut s = Query::select();
+    s.expr(Func::count(Expr::cust("*"))).from(table_ref(table)).and_where(keys_condition(d, table, key_cols, keys));
+    d.build_select(&s).into()
+}
+
+/// What the main write statement returns, one JSON text per affected row.
+#[derive(Debug, Clone)]
+pub enum WriteReturn<'a, 'c> {
+    /// Nothing: the affected-row count is enough.
+    Nothing,
+    /// The key columns, as a JSON object per row.
+    Keys(&'a [&'c Column]),
+    /// The representation, shaped.
+    Rows(&'a Shape<'c>),
+}
+
+fn returning_expr(d: &dyn Dialect, table: &Table, r: &WriteReturn<'_, '_>) -> Option<Expr> {
+    match r {
+        WriteReturn::Nothing => None,
+        WriteReturn::Keys(cols) => Some(d.json_object(
+            cols.iter().map(|c| (c.name.clone(), d.json_value(column(table, c, Qualify::No), c.ty))).collect(),
+        )),
+        WriteReturn::Rows(shape) => Some(row_object(d, shape, Qualify::No)),
+    }
+}
+
+/// The statements of a write's main operation (more than one only for
+/// inserts of rows with no columns at all).
+pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &WriteReturn<'_, '_>) -> Result<Vec<Statement>, ApiError> {
+    let returning = returning_expr(d, table, ret).map(|e| Query::returning().expr(e));
+    let value = |c: &Column, v: &Option<SqlValue>| match v {
+        Some(v) => d.bind(v.clone(), BindContext::Write),
+        None => d.default_value(c),
+    };
+    match op {
+        WriteOp::Insert { columns, rows, conflict } => {
+            if rows.is_empty() {
+                return Ok(Vec::new());
+            }
+            if columns.is_empty() {
+                let mut s = Query::insert();
+                s.into_table(table_ref(table)).or_default_values();
+                if let Some(r) = &returning {
+                    s.returning(r.clone());
+                }
+                let one: Statement = d.build_insert(&s).into();
+                return Ok(vec![one; rows.len()]);
+            }
+            let mut s = Query::insert();
+            s.into_table(table_ref(table)).columns(columns.iter().map(|c| Alias::new(c.name.as_str())));
+            for row in rows {
+                let exprs: Vec<Expr> = columns.iter().zip(row).map(|(c, v)| value(c, v)).collect();
+                s.values(exprs).map_err(|_| ApiError::invalid_body("All object keys must match"))?;
+            }
+            if let Some(c) = conflict {
+                s.on_conflict(on_conflict(c, columns));
+            }
+            if let Some(r) = returning {
+                s.returning(r);
+            }
+            Ok(vec![d.build_insert(&s).into()])
+        }
+        WriteOp::Update { set, filter } => {
+            if set.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut s = Query::update();
+            s.table(table_ref(table));
+            for (c, v) in set {
+                s.value(Alias::new(c.name.as_str()), value(c, v));
+            }
+            if let Some(f) = filter {
+                s.cond_where(condition(d, f, Qualify::No)?);
+            }
+            if let Some(r) = returning {
+                s.returning(r);
+            }
+            Ok(vec![d.build_update(&s).into()])
+        }
+        WriteOp::Delete { filter } => {
+            let mut s = Query::delete();
+            s.from_table(table_ref(table));
+            if let Some(f) = filter {
+                s.cond_where(condition(d, f, Qualify::No)?);
+            }
+            if let Some(r) = returning {
+                s.returning(r);
+            }
+            Ok(vec![d.build_delete(&s).into()])
+        }
+    }
+}
+
+fn on_conflict(c: &Conflict<'_>, columns: &[&Column]) -> OnConflict {
+    let mut oc = OnConflict::columns(c.target.iter().map(|t| Alias::new(t.name.as_str())));
+    match c.resolution {
+        Resolution::IgnoreDuplicates => {
+            oc.do_nothing();
+        }
+        Resolution::MergeDuplicates => {
+            let mut update: Vec<Alias> = columns
+                .iter()
+                .filter(|col| !c.target.iter().any(|t| t.name == col.name))
+                .map(|col| Alias::new(col.name.as_str()))
+                .collect();
+            if update.is_empty() {
+                update = c.target.iter().map(|t| Alias::new(t.name.as_str())).collect();
+            }
+            oc.update_columns(update);
+        }
+    }
+    oc
+}
