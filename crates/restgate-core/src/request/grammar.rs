@@ -489,6 +489,15 @@ fn select_item(c: &mut Cursor<'_>) -> Result<SelectItem, String> {
     } else {
         (None, first)
     };
+    // A bare `count()` is the row-count aggregate, not an embed.
+    if !spread && n == "count" && c.rest().starts_with("()") {
+        c.pos += 2;
+        let mut cast = None;
+        if c.eat("::") {
+            cast = Some(name(c).ok_or_else(|| format!("expected a type after \"::\"; {}", c.unexpected()))?);
+        }
+        return Ok(SelectItem::Field { field: Field::column("*"), alias, cast, aggregate: Some("count".into()) });
+    }
     // Embedded resource: name[!hint][!inner|!left](...)
     if c.peek() == Some('!') || c.peek() == Some('(') {
         let mut hint = None;
