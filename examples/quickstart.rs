@@ -27,12 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let backend = SqliteBackend::connect(&format!("sqlite://{}", path.display())).await?;
-    let gate = RestGate::builder()
-        .backend(backend)
-        .max_rows(1000)
-        .tx_end(TxEnd::CommitAllowOverride)
-        .build()
-        .await?;
+    let gate = RestGate::builder().backend(backend).max_rows(1000).tx_end(TxEnd::CommitAllowOverride).build().await?;
     let app = Router::new().route("/health", get(|| async { "ok" })).restgate("/", gate);
 
     let listener = tokio::net::TcpListener::bind(&listen).await?;
@@ -43,9 +38,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  curl '{base}/products' -H 'Content-Type: application/json' -H 'Prefer: return=representation' \\\n       -d '{{\"name\": \"Desk lamp\", \"price\": 34.5, \"tags\": [\"lighting\"]}}'"
     );
-    axum::serve(listener, app).with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }

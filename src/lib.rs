@@ -42,8 +42,8 @@
 
 pub use restgate_core as core;
 pub use restgate_core::{
-    ApiError, Backend, BackendError, BackendErrorKind, BuildError, Catalog, ErrorFormat, PostgrestFormat, ProblemJsonFormat,
-    RestGate, RestGateBuilder, TxEnd,
+    ApiError, Backend, BackendError, BackendErrorKind, BuildError, Catalog, ErrorFormat, PostgrestFormat, ProblemJsonFormat, RestGate,
+    RestGateBuilder, TxEnd,
 };
 
 /// The SQLite backend.

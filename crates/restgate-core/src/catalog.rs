@@ -31,11 +31,7 @@ pub struct Catalog {
 impl Catalog {
     /// A catalog of `tables`, serving `schemas` (the first is the default).
     pub fn new(schemas: Vec<String>, tables: Vec<Table>) -> Self {
-        let index = tables
-            .iter()
-            .enumerate()
-            .map(|(i, t)| ((t.schema.clone(), t.name.clone()), i))
-            .collect();
+        let index = tables.iter().enumerate().map(|(i, t)| ((t.schema.clone(), t.name.clone()), i)).collect();
         Catalog { schemas, tables, index }
     }
 

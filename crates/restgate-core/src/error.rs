@@ -96,11 +96,7 @@ impl ApiError {
 
     /// PGRST204: a `columns=` or payload key that is not a column.
     pub fn unknown_payload_column(table: &str, column: &str) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "PGRST204",
-            format!("Could not find the '{column}' column of '{table}' in the schema cache"),
-        )
+        Self::new(StatusCode::BAD_REQUEST, "PGRST204", format!("Could not find the '{column}' column of '{table}' in the schema cache"))
     }
 
     /// PGRSTX00-style internal error whose text is not shown to the client.
@@ -140,12 +136,7 @@ struct PostgrestBody<'a> {
 
 impl ErrorFormat for PostgrestFormat {
     fn render(&self, e: &ApiError) -> (&'static str, Bytes) {
-        let body = PostgrestBody {
-            code: &e.code,
-            details: e.details.as_deref(),
-            hint: e.hint.as_deref(),
-            message: &e.message,
-        };
+        let body = PostgrestBody { code: &e.code, details: e.details.as_deref(), hint: e.hint.as_deref(), message: &e.message };
         ("application/json; charset=utf-8", Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
     }
 }

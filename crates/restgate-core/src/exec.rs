@@ -71,8 +71,7 @@ async fn write_in(backend: &dyn Backend, tx: &mut dyn WriteTx, p: &WritePlan<'_>
     // Upserts: how many of the rows exist already (tells 200 from 201).
     if let WriteOp::Insert { columns, rows, conflict: Some(c) } = &p.op {
         if c.resolution == Resolution::MergeDuplicates {
-            let idx: Option<Vec<usize>> =
-                c.target.iter().map(|tc| columns.iter().position(|col| col.name == tc.name)).collect();
+            let idx: Option<Vec<usize>> = c.target.iter().map(|tc| columns.iter().position(|col| col.name == tc.name)).collect();
             if let Some(idx) = idx {
                 let keys: Vec<Vec<SqlValue>> =
                     rows.iter().filter_map(|r| idx.iter().map(|&i| r[i].clone()).collect::<Option<Vec<_>>>()).collect();

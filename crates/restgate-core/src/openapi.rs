@@ -42,7 +42,10 @@ fn table_schema(t: &Table) -> Value {
                 m.insert("enum".into(), json!(c.enum_values));
             }
             if t.primary_key.contains(&c.name) {
-                m.insert("description".into(), json!(format!("{} (primary key)", c.description.clone().unwrap_or_default()).trim().to_owned()));
+                m.insert(
+                    "description".into(),
+                    json!(format!("{} (primary key)", c.description.clone().unwrap_or_default()).trim().to_owned()),
+                );
             }
         }
         if !c.nullable && c.default.is_none() && !c.auto_increment && !c.generated {
@@ -68,19 +71,26 @@ pub fn document(catalog: &Catalog, prefix: &str) -> Value {
         }
         let reference = json!({"$ref": format!("#/components/schemas/{}", t.name)});
         let rows = json!({"type": "array", "items": reference});
-        let ok = json!({"description": "OK", "content": {"application/json": {"schema": rows}, "text/csv": {"schema": {"type": "string"}}}});
+        let ok =
+            json!({"description": "OK", "content": {"application/json": {"schema": rows}, "text/csv": {"schema": {"type": "string"}}}});
         let mut item = Map::new();
-        item.insert("get".into(), json!({
-            "summary": t.description.clone().unwrap_or_else(|| format!("Read rows of {}", t.name)),
-            "tags": [t.name],
-            "parameters": [p("select"), p("order"), p("limit"), p("offset"), p("range"), p("prefer_count")],
-            "responses": {"200": ok, "206": {"description": "Partial Content"}, "416": {"description": "Range Not Satisfiable"}}
-        }));
+        item.insert(
+            "get".into(),
+            json!({
+                "summary": t.description.clone().unwrap_or_else(|| format!("Read rows of {}", t.name)),
+                "tags": [t.name],
+                "parameters": [p("select"), p("order"), p("limit"), p("offset"), p("range"), p("prefer_count")],
+                "responses": {"200": ok, "206": {"description": "Partial Content"}, "416": {"description": "Range Not Satisfiable"}}
+            }),
+        );
         let body = json!({"required": true, "content": {"application/json": {"schema": {"oneOf": [reference, rows]}}}});
         if t.insertable {
-            item.insert("post".into(), json!({"summary": format!("Insert rows into {}", t.name), "tags": [t.name],
+            item.insert(
+                "post".into(),
+                json!({"summary": format!("Insert rows into {}", t.name), "tags": [t.name],
                 "parameters": [p("select"), p("columns"), p("on_conflict"), p("prefer_write")], "requestBody": body,
-                "responses": {"201": {"description": "Created"}, "409": {"description": "Conflict"}}}));
+                "responses": {"201": {"description": "Created"}, "409": {"description": "Conflict"}}}),
+            );
         }
         if t.updatable {
             item.insert("patch".into(), json!({"summary": format!("Update rows of {}", t.name), "tags": [t.name],
@@ -88,8 +98,11 @@ pub fn document(catalog: &Catalog, prefix: &str) -> Value {
                 "responses": {"204": {"description": "No Content"}, "200": ok}}));
         }
         if t.deletable {
-            item.insert("delete".into(), json!({"summary": format!("Delete rows of {}", t.name), "tags": [t.name],
-                "parameters": [p("select"), p("prefer_write")], "responses": {"204": {"description": "No Content"}, "200": ok}}));
+            item.insert(
+                "delete".into(),
+                json!({"summary": format!("Delete rows of {}", t.name), "tags": [t.name],
+                "parameters": [p("select"), p("prefer_write")], "responses": {"204": {"description": "No Content"}, "200": ok}}),
+            );
         }
         paths.insert(format!("/{}", t.name), Value::Object(item));
         schemas.insert(t.name.clone(), table_schema(t));

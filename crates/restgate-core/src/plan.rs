@@ -30,9 +30,8 @@ use http::StatusCode;
 use crate::catalog::{Catalog, Column, ColumnType, Table, TableKind};
 use crate::error::ApiError;
 use crate::request::{
-    Accept, Action, ApiRequest, CountPref, Direction, Field, Filter, FtsOperator, IsValue, JsonStep, LogicNode, LogicOp,
-    LogicTree, Missing, Nulls, Operation, Operator, Payload, Quantifier, Resolution, ReturnPref, SelectItem, Target,
-    TxPref,
+    Accept, Action, ApiRequest, CountPref, Direction, Field, Filter, FtsOperator, IsValue, JsonStep, LogicNode, LogicOp, LogicTree,
+    Missing, Nulls, Operation, Operator, Payload, Quantifier, Resolution, ReturnPref, SelectItem, Target, TxPref,
 };
 use crate::value::{coerce_json, coerce_text, SqlValue};
 
@@ -261,11 +260,7 @@ pub struct WritePlan<'c> {
 }
 
 fn not_found_table(catalog: &Catalog, schema: &str, name: &str) -> ApiError {
-    let mut e = ApiError::new(
-        StatusCode::NOT_FOUND,
-        "PGRST205",
-        format!("Could not find the table '{schema}.{name}' in the schema cache"),
-    );
+    let mut e = ApiError::new(StatusCode::NOT_FOUND, "PGRST205", format!("Could not find the table '{schema}.{name}' in the schema cache"));
     if let Some(c) = catalog.closest_table(schema, name) {
         e = e.with_hint(format!("Perhaps you meant the table '{schema}.{c}'"));
     }
@@ -337,9 +332,13 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
             };
             if !writable {
                 let what = if table.kind == TableKind::View { "view" } else { "table" };
-                return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "PGRST117", format!("Unsupported HTTP method: {} on {what} '{}'", method_name(req.action), table.name))
-                    .with_details(format!("The {what} '{}' does not accept this method", table.name))
-                    .with_header(http::header::ALLOW, table.allow_header()));
+                return Err(ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "PGRST117",
+                    format!("Unsupported HTTP method: {} on {what} '{}'", method_name(req.action), table.name),
+                )
+                .with_details(format!("The {what} '{}' does not accept this method", table.name))
+                .with_header(http::header::ALLOW, table.allow_header()));
             }
             let returning = match req.prefer.return_ {
                 Some(ReturnPref::Representation) => {
@@ -348,7 +347,11 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
                 }
                 Some(ReturnPref::HeadersOnly) => {
                     applied.insert(0, "return=headers-only".to_owned());
-                    if table.primary_key.is_empty() { Returning::Minimal } else { Returning::Location }
+                    if table.primary_key.is_empty() {
+                        Returning::Minimal
+                    } else {
+                        Returning::Location
+                    }
                 }
                 Some(ReturnPref::Minimal) => {
                     applied.insert(0, "return=minimal".to_owned());
@@ -387,7 +390,17 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
                     }
                 }
             }
-            Ok(Plan::Write(WritePlan { table, action: req.action, op, returning, count, max_affected, rollback, accept: req.accept, applied }))
+            Ok(Plan::Write(WritePlan {
+                table,
+                action: req.action,
+                op,
+                returning,
+                count,
+                max_affected,
+                rollback,
+                accept: req.accept,
+                applied,
+            }))
         }
     }
 }
@@ -575,8 +588,12 @@ impl<'c> Resolver<'c> {
         for n in &names {
             let c = self.table.column(n).ok_or_else(|| ApiError::unknown_payload_column(&self.table.name, n))?;
             if c.generated {
-                return Err(ApiError::new(StatusCode::BAD_REQUEST, "428C9", format!("cannot insert a non-DEFAULT value into column \"{n}\""))
-                    .with_details(format!("Column \"{n}\" is a generated column.")));
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "428C9",
+                    format!("cannot insert a non-DEFAULT value into column \"{n}\""),
+                )
+                .with_details(format!("Column \"{n}\" is a generated column.")));
             }
             if !cols.iter().any(|x: &&Column| x.name == c.name) {
                 cols.push(c);
@@ -645,7 +662,8 @@ impl<'c> Resolver<'c> {
     fn update(&self, req: &ApiRequest, filter: Option<Condition<'c>>, applied: &mut Vec<String>) -> Result<WriteOp<'c>, ApiError> {
         let payload = self.payload(req)?;
         if payload.is_array && payload.rows.len() != 1 {
-            return Err(ApiError::invalid_body("PATCH takes a single JSON object").with_hint("Send one object; it is applied to every matching row"));
+            return Err(ApiError::invalid_body("PATCH takes a single JSON object")
+                .with_hint("Send one object; it is applied to every matching row"));
         }
         let columns = self.write_columns(req, payload)?;
         let missing = req.prefer.missing.unwrap_or(Missing::Null);
@@ -659,7 +677,11 @@ impl<'c> Resolver<'c> {
 
     fn put(&self, req: &ApiRequest) -> Result<WriteOp<'c>, ApiError> {
         let pk_error = || {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "PGRST105", "Filters must include all and only primary key columns with 'eq' operators")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "PGRST105",
+                "Filters must include all and only primary key columns with 'eq' operators",
+            )
         };
         let pk = &self.table.primary_key;
         if pk.is_empty() || !req.logic.is_empty() || req.filters.len() != pk.len() {

@@ -163,7 +163,9 @@ pub fn read(p: &ReadPlan<'_>, out: ReadOutput) -> Result<Response<Body>, ApiErro
     if p.accept.representation == Representation::SingleObject && n != 1 {
         return Err(singular_error(n));
     }
-    let mut r = if p.headers_only { empty(status) } else {
+    let mut r = if p.headers_only {
+        empty(status)
+    } else {
         let mut r = Response::new(Full::new(body(&out.rows, p.accept, &p.shape)));
         *r.status_mut() = status;
         r
@@ -204,7 +206,10 @@ pub fn write(p: &WritePlan<'_>, out: WriteOutcome, base: &str) -> Response<Body>
     let h = r.headers_mut();
     h.insert(header::CONTENT_RANGE, header_value(&range));
     if let Some(pairs) = &out.location {
-        let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{}=eq.{}", utf8_percent_encode(k, QUERY_VALUE), utf8_percent_encode(v, QUERY_VALUE))).collect();
+        let q: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{}=eq.{}", utf8_percent_encode(k, QUERY_VALUE), utf8_percent_encode(v, QUERY_VALUE)))
+            .collect();
         h.insert(header::LOCATION, header_value(&format!("{base}?{}", q.join("&"))));
     }
     finish(r, &p.applied)

@@ -237,7 +237,11 @@ impl RestGate {
                     return Ok(r);
                 }
                 if !matches!(api.action, Action::Read { .. }) {
-                    return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "PGRST117", format!("Unsupported HTTP method: {}", parts.method)));
+                    return Err(ApiError::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "PGRST117",
+                        format!("Unsupported HTTP method: {}", parts.method),
+                    ));
                 }
                 Ok(openapi::response(&catalog, base, api.action == Action::Read { headers_only: true }))
             }

@@ -184,9 +184,7 @@ fn is_decimal_or_exp(t: &str) -> bool {
 fn is_decimal(t: &str) -> bool {
     let t = t.strip_prefix(['+', '-']).unwrap_or(t);
     let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    (!int.is_empty() || !frac.is_empty())
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit())
+    (!int.is_empty() || !frac.is_empty()) && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// PostgreSQL's boolean literals.
@@ -200,8 +198,7 @@ pub fn parse_bool(v: &str) -> Option<bool> {
 
 fn is_uuid(v: &str) -> bool {
     let b = v.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() })
+    b.len() == 36 && b.iter().enumerate().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() })
 }
 
 /// `\x` + hex, or the UTF-8 bytes of the text.

@@ -17,13 +17,14 @@ pub(crate) async fn catalog(pool: &SqlitePool) -> Result<Catalog, BackendError> 
     .fetch_all(&mut *conn)
     .await
     .map_err(classify)?;
-    let triggers: Vec<(String, String)> = sqlx::query("SELECT tbl_name, upper(sql) FROM sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(classify)?
-        .into_iter()
-        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
-        .collect();
+    let triggers: Vec<(String, String)> =
+        sqlx::query("SELECT tbl_name, upper(sql) FROM sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(classify)?
+            .into_iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+            .collect();
 
     let mut tables = Vec::with_capacity(objects.len());
     for obj in objects {
@@ -32,9 +33,7 @@ pub(crate) async fn catalog(pool: &SqlitePool) -> Result<Catalog, BackendError> 
         let mut t = Table::new(SCHEMA, name.clone());
         if kind == "view" {
             t.kind = TableKind::View;
-            let instead = |verb: &str| {
-                triggers.iter().any(|(tbl, sql)| tbl == &name && sql.contains(&format!("INSTEAD OF {verb}")))
-            };
+            let instead = |verb: &str| triggers.iter().any(|(tbl, sql)| tbl == &name && sql.contains(&format!("INSTEAD OF {verb}")));
             t.insertable = instead("INSERT");
             t.updatable = instead("UPDATE");
             t.deletable = instead("DELETE");

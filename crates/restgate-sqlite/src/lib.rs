@@ -47,21 +47,14 @@ impl SqliteBackend {
     /// timeout and REGEXP support. The file must exist.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
         let opts = Self::options(url)?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(opts)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5)).connect_with(opts).await?;
         Ok(SqliteBackend { pool })
     }
 
     /// The connection options [`connect`](Self::connect) uses, for building your own pool.
     pub fn options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
         let memory = url.contains(":memory:") || url.contains("mode=memory");
-        let mut opts = SqliteConnectOptions::from_str(url)?
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
-            .with_regexp();
+        let mut opts = SqliteConnectOptions::from_str(url)?.foreign_keys(true).busy_timeout(Duration::from_secs(5)).with_regexp();
         if !memory {
             opts = opts.journal_mode(SqliteJournalMode::Wal);
         }

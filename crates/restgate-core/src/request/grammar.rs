@@ -373,8 +373,7 @@ impl<'a> Cursor<'a> {
 
 /// Characters that end an unquoted name.
 fn is_name_char(c: char) -> bool {
-    !matches!(c, ',' | '.' | ':' | '(' | ')' | '!' | '"' | '*' | '\'' | '-' | '>' | '{' | '}' | '&' | '=' | '[' | ']')
-        && !c.is_control()
+    !matches!(c, ',' | '.' | ':' | '(' | ')' | '!' | '"' | '*' | '\'' | '-' | '>' | '{' | '}' | '&' | '=' | '[' | ']') && !c.is_control()
 }
 
 /// A quoted `"..."` string with `\"` and `\\` escapes; the cursor is on the opening quote.
@@ -569,7 +568,13 @@ pub fn parse_order(input: &str) -> Result<Vec<OrderTerm>, ApiError> {
                 "desc" if direction.is_none() && nulls.is_none() => direction = Some(Direction::Desc),
                 "nullsfirst" if nulls.is_none() => nulls = Some(Nulls::First),
                 "nullslast" if nulls.is_none() => nulls = Some(Nulls::Last),
-                _ => return Err(perr("order", input, format!("unexpected \"{word}\", expecting \"asc\", \"desc\", \"nullsfirst\" or \"nullslast\""))),
+                _ => {
+                    return Err(perr(
+                        "order",
+                        input,
+                        format!("unexpected \"{word}\", expecting \"asc\", \"desc\", \"nullsfirst\" or \"nullslast\""),
+                    ))
+                }
             }
         }
         terms.push(OrderTerm { relation, field, direction, nulls });

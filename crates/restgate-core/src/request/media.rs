@@ -91,7 +91,11 @@ impl Accept {
             return Ok(Accept { representation, strip_nulls });
         }
         let asked: Vec<&str> = entries.iter().map(|e| e.2).collect();
-        Err(ApiError::new(http::StatusCode::NOT_ACCEPTABLE, "PGRST107", format!("None of these media types are available: {}", asked.join(", "))))
+        Err(ApiError::new(
+            http::StatusCode::NOT_ACCEPTABLE,
+            "PGRST107",
+            format!("None of these media types are available: {}", asked.join(", ")),
+        ))
     }
 }
 
@@ -115,9 +119,7 @@ impl ContentType {
         let text = v.to_str().unwrap_or("");
         let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         match essence.as_str() {
-            "" | "application/json" | "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" | "*/*" => {
-                Ok(ContentType::Json)
-            }
+            "" | "application/json" | "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" | "*/*" => Ok(ContentType::Json),
             "text/csv" => Ok(ContentType::Csv),
             "application/x-www-form-urlencoded" => Ok(ContentType::Form),
             _ => Err(ApiError::new(

@@ -156,7 +156,9 @@ fn decode(s: &str) -> Result<Cow<'_, str>, ApiError> {
     let s: Cow<'_, str> = if s.contains('+') { Cow::Owned(s.replace('+', " ")) } else { Cow::Borrowed(s) };
     let decoded = match percent_decode_str(&s).decode_utf8() {
         Ok(d) => d.into_owned(),
-        Err(_) => return Err(ApiError::parse("\"failed to parse query string\"", "the query string is not valid UTF-8 after percent-decoding")),
+        Err(_) => {
+            return Err(ApiError::parse("\"failed to parse query string\"", "the query string is not valid UTF-8 after percent-decoding"))
+        }
     };
     Ok(Cow::Owned(decoded))
 }
@@ -180,7 +182,8 @@ fn parse_offset(v: &str) -> Result<Option<u64>, ApiError> {
 }
 
 fn parse_name_list(what: &str, v: &str) -> Result<Vec<String>, ApiError> {
-    let items = grammar::parse_select(v).map_err(|_| ApiError::parse(format!("\"failed to parse {what} ({v})\""), "expected a comma-separated list of column names"))?;
+    let items = grammar::parse_select(v)
+        .map_err(|_| ApiError::parse(format!("\"failed to parse {what} ({v})\""), "expected a comma-separated list of column names"))?;
     items
         .into_iter()
         .map(|i| match i {
@@ -226,9 +229,7 @@ impl ApiRequest {
             Method::DELETE => Action::Delete,
             Method::PUT => Action::Put,
             Method::OPTIONS => Action::Options,
-            _ => {
-                return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "PGRST117", format!("Unsupported HTTP method: {method}")))
-            }
+            _ => return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "PGRST117", format!("Unsupported HTTP method: {method}"))),
         };
         let is_read = matches!(action, Action::Read { .. });
         let root = target == Target::Root;
@@ -327,8 +328,30 @@ fn looks_like_filter(v: &str) -> bool {
     v.len() > op.len()
         && matches!(
             op,
-            "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "like" | "ilike" | "match" | "imatch" | "in" | "is" | "isdistinct" | "fts"
-                | "plfts" | "phfts" | "wfts" | "cs" | "cd" | "ov" | "sl" | "sr" | "nxr" | "nxl" | "adj"
+            "eq" | "neq"
+                | "gt"
+                | "gte"
+                | "lt"
+                | "lte"
+                | "like"
+                | "ilike"
+                | "match"
+                | "imatch"
+                | "in"
+                | "is"
+                | "isdistinct"
+                | "fts"
+                | "plfts"
+                | "phfts"
+                | "wfts"
+                | "cs"
+                | "cd"
+                | "ov"
+                | "sl"
+                | "sr"
+                | "nxr"
+                | "nxl"
+                | "adj"
         )
 }
 
@@ -377,8 +400,8 @@ fn parse_json_body(body: &[u8]) -> Result<Payload, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid_body("Empty or invalid json").with_details("the request body is empty"));
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid_body("Empty or invalid json").with_details(format!("{e}")))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid_body("Empty or invalid json").with_details(format!("{e}")))?;
     match value {
         Value::Object(m) => Ok(Payload { rows: vec![m], is_array: false }),
         Value::Array(items) => {

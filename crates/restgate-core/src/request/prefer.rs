@@ -108,38 +108,56 @@ impl Preferences {
                     None => (item, ""),
                 };
                 let ok = match k {
-                    "return" => set(&mut p.return_, match v {
-                        "minimal" => Some(ReturnPref::Minimal),
-                        "headers-only" => Some(ReturnPref::HeadersOnly),
-                        "representation" => Some(ReturnPref::Representation),
-                        _ => None,
-                    }),
-                    "count" => set(&mut p.count, match v {
-                        "exact" => Some(CountPref::Exact),
-                        "planned" => Some(CountPref::Planned),
-                        "estimated" => Some(CountPref::Estimated),
-                        _ => None,
-                    }),
-                    "resolution" => set(&mut p.resolution, match v {
-                        "merge-duplicates" => Some(Resolution::MergeDuplicates),
-                        "ignore-duplicates" => Some(Resolution::IgnoreDuplicates),
-                        _ => None,
-                    }),
-                    "missing" => set(&mut p.missing, match v {
-                        "default" => Some(Missing::Default),
-                        "null" => Some(Missing::Null),
-                        _ => None,
-                    }),
-                    "tx" => set(&mut p.tx, match v {
-                        "commit" => Some(TxPref::Commit),
-                        "rollback" => Some(TxPref::Rollback),
-                        _ => None,
-                    }),
-                    "handling" => set(&mut p.handling, match v {
-                        "strict" => Some(Handling::Strict),
-                        "lenient" => Some(Handling::Lenient),
-                        _ => None,
-                    }),
+                    "return" => set(
+                        &mut p.return_,
+                        match v {
+                            "minimal" => Some(ReturnPref::Minimal),
+                            "headers-only" => Some(ReturnPref::HeadersOnly),
+                            "representation" => Some(ReturnPref::Representation),
+                            _ => None,
+                        },
+                    ),
+                    "count" => set(
+                        &mut p.count,
+                        match v {
+                            "exact" => Some(CountPref::Exact),
+                            "planned" => Some(CountPref::Planned),
+                            "estimated" => Some(CountPref::Estimated),
+                            _ => None,
+                        },
+                    ),
+                    "resolution" => set(
+                        &mut p.resolution,
+                        match v {
+                            "merge-duplicates" => Some(Resolution::MergeDuplicates),
+                            "ignore-duplicates" => Some(Resolution::IgnoreDuplicates),
+                            _ => None,
+                        },
+                    ),
+                    "missing" => set(
+                        &mut p.missing,
+                        match v {
+                            "default" => Some(Missing::Default),
+                            "null" => Some(Missing::Null),
+                            _ => None,
+                        },
+                    ),
+                    "tx" => set(
+                        &mut p.tx,
+                        match v {
+                            "commit" => Some(TxPref::Commit),
+                            "rollback" => Some(TxPref::Rollback),
+                            _ => None,
+                        },
+                    ),
+                    "handling" => set(
+                        &mut p.handling,
+                        match v {
+                            "strict" => Some(Handling::Strict),
+                            "lenient" => Some(Handling::Lenient),
+                            _ => None,
+                        },
+                    ),
                     "max-affected" => set(&mut p.max_affected, v.parse::<u64>().ok()),
                     "timezone" => set(&mut p.timezone, (!v.is_empty()).then(|| v.to_owned())),
                     _ => false,

@@ -6,8 +6,8 @@
 //! casts of bound values, and which statements accept RETURNING.
 
 use sea_query::{
-    BinOper, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, LikeExpr, MysqlQueryBuilder, PostgresQueryBuilder,
-    SelectStatement, SqliteQueryBuilder, UpdateStatement, Values,
+    BinOper, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, LikeExpr, MysqlQueryBuilder, PostgresQueryBuilder, SelectStatement,
+    SqliteQueryBuilder, UpdateStatement, Values,
 };
 
 use crate::catalog::{Column, ColumnType};
@@ -216,9 +216,7 @@ impl Dialect for SqliteDialect {
                 Expr::case(Expr::from(Func::cust("json_valid").arg(e.clone())), Func::cust("json").arg(e.clone())).finally(e).into()
             }
             ColumnType::Timestamp | ColumnType::TimestampTz => Func::cust("replace").args([e, lit(" "), lit("T")]).into(),
-            ColumnType::Binary => {
-                lit("\\x").binary(BinOper::Custom("||"), Func::cust("lower").arg(Func::cust("hex").arg(e)))
-            }
+            ColumnType::Binary => lit("\\x").binary(BinOper::Custom("||"), Func::cust("lower").arg(Func::cust("hex").arg(e))),
             _ => e,
         }
     }
@@ -236,9 +234,7 @@ impl Dialect for SqliteDialect {
     fn bind(&self, v: SqlValue, ctx: BindContext) -> Expr {
         match (v, ctx) {
             // A JSON operand compared with `col->path` (which yields the SQL value): extract it too.
-            (SqlValue::Json(j), BindContext::Compare) => {
-                Expr::val(j).binary(BinOper::Custom("->>"), lit("$"))
-            }
+            (SqlValue::Json(j), BindContext::Compare) => Expr::val(j).binary(BinOper::Custom("->>"), lit("$")),
             (v, _) => Expr::val(v.into_sea()),
         }
     }

@@ -144,9 +144,7 @@ fn test(d: &dyn Dialect, e: Expr, t: &Test) -> Result<Expr, ApiError> {
         Test::Compare(op, v) => compare(e, *op, bind(v)),
         Test::Quantified(op, q, vs) => quantify(*q, vs.iter().map(|v| compare(e.clone(), *op, bind(v))).collect()),
         Test::Pattern(op, p) => d.pattern(e, *op, p)?,
-        Test::QuantifiedPattern(op, q, ps) => {
-            quantify(*q, ps.iter().map(|p| d.pattern(e.clone(), *op, p)).collect::<Result<_, _>>()?)
-        }
+        Test::QuantifiedPattern(op, q, ps) => quantify(*q, ps.iter().map(|p| d.pattern(e.clone(), *op, p)).collect::<Result<_, _>>()?),
         Test::In(vs) if vs.is_empty() => always(false),
         Test::In(vs) => e.is_in(vs.iter().map(bind)),
         Test::Is(IsValue::Null | IsValue::Unknown) => e.is_null(),
@@ -225,7 +223,13 @@ fn keys_condition(d: &dyn Dialect, table: &Table, cols: &[&Column], keys: &[Vec<
 }
 
 /// The representation of the rows with the given keys (read back after a write).
-pub fn rows_by_keys(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, key_cols: &[&Column], keys: &[Vec<SqlValue>]) -> Result<Statement, ApiError> {
+pub fn rows_by_keys(
+    d: &dyn Dialect,
+    table: &Table,
+    shape: &Shape<'_>,
+    key_cols: &[&Column],
+    keys: &[Vec<SqlValue>],
+) -> Result<Statement, ApiError> {
     let mut s = select_rows(d, table, shape, None)?;
     s.and_where(keys_condition(d, table, key_cols, keys));
     Ok(d.build_select(&s).into())
@@ -257,9 +261,9 @@ pub enum WriteReturn<'a, 'c> {
 fn returning_expr(d: &dyn Dialect, table: &Table, r: &WriteReturn<'_, '_>) -> Option<Expr> {
     match r {
         WriteReturn::Nothing => None,
-        WriteReturn::Keys(cols) => Some(d.json_object(
-            cols.iter().map(|c| (c.name.clone(), d.json_value(column(table, c, Qualify::No), c.ty))).collect(),
-        )),
+        WriteReturn::Keys(cols) => {
+            Some(d.json_object(cols.iter().map(|c| (c.name.clone(), d.json_value(column(table, c, Qualify::No), c.ty))).collect()))
+        }
         WriteReturn::Rows(shape) => Some(row_object(d, shape, Qualify::No)),
     }
 }
