@@ -331,15 +331,29 @@ fn perr(what: &str, input: &str, detail: impl Into<String>) -> ApiError {
     ApiError::parse(format!("\"failed to parse {what} ({input})\""), detail)
 }
 
+/// How deeply embeds and logic trees may nest; the parsers recurse, so an
+/// unbounded depth would let one query string overflow the stack.
+const MAX_DEPTH: usize = 64;
+
 /// A tiny cursor over a string, with position for error messages.
 struct Cursor<'a> {
     s: &'a str,
     pos: usize,
+    /// Current nesting depth of embeds / logic trees.
+    depth: usize,
 }
 
 impl<'a> Cursor<'a> {
     fn new(s: &'a str) -> Self {
-        Cursor { s, pos: 0 }
+        Cursor { s, pos: 0, depth: 0 }
+    }
+    /// Enters one nesting level; errors past [`MAX_DEPTH`].
+    fn descend(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!("nesting deeper than {MAX_DEPTH} levels at position {}", self.pos + 1));
+        }
+        Ok(())
     }
     fn rest(&self) -> &'a str {
         &self.s[self.pos..]
@@ -513,7 +527,9 @@ fn select_item(c: &mut Cursor<'_>) -> Result<SelectItem, String> {
         if !c.eat("(") {
             return Err(format!("expected \"(\" after the embedded resource; {}", c.unexpected()));
         }
+        c.descend()?;
         let select = select_list(c)?;
+        c.depth -= 1;
         if !c.eat(")") {
             return Err(format!("expected \")\"; {}", c.unexpected()));
         }
@@ -756,7 +772,9 @@ fn logic_node(c: &mut Cursor<'_>) -> Result<LogicNode, String> {
     let negate = c.eat("not.");
     for (word, op) in [("and(", LogicOp::And), ("or(", LogicOp::Or)] {
         if c.eat(word) {
+            c.descend()?;
             let children = logic_children(c)?;
+            c.depth -= 1;
             if !c.eat(")") {
                 return Err(format!("expected \")\"; {}", c.unexpected()));
             }

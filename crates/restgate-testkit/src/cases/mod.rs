@@ -1,0 +1,105 @@
+//! The conformance cases, one module per feature area. Each case is an
+//! `async fn(&impl Harness)`; [`conformance_suite!`](crate::conformance_suite)
+//! turns the list below into tests.
+
+/// Defines a case: `case!(name, |t| { ... })`, optionally with a
+/// configuration: `case!(name, config = |b| b.max_rows(3), |t| { ... })`.
+macro_rules! case {
+    ($(#[$m:meta])* $name:ident, |$t:ident| $body:block) => {
+        $(#[$m])*
+        #[doc = concat!("Conformance case `", stringify!($name), "`.")]
+        pub async fn $name<H: $crate::Harness>(h: &H) {
+            $crate::run(h, |$t: $crate::TestGate| async move $body).await
+        }
+    };
+    ($(#[$m:meta])* $name:ident, config = $cfg:expr, |$t:ident| $body:block) => {
+        $(#[$m])*
+        #[doc = concat!("Conformance case `", stringify!($name), "`.")]
+        pub async fn $name<H: $crate::Harness>(h: &H) {
+            $crate::run_with(h, $cfg, |$t: $crate::TestGate| async move $body).await
+        }
+    };
+}
+
+/// The `id`s of a JSON array of rows.
+pub(crate) fn ids(v: &serde_json::Value) -> Vec<i64> {
+    v.as_array().unwrap_or_else(|| panic!("not an array: {v}")).iter().map(|r| r["id"].as_i64().unwrap_or(-1)).collect()
+}
+
+pub mod adapter;
+pub mod errors;
+pub mod filters;
+pub mod media;
+pub mod range;
+pub mod select;
+pub mod types;
+pub mod writes;
+
+/// Expands to one `#[tokio::test]` per conformance case, run against `$harness`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($harness:expr) => {
+        $crate::__suite! { $harness;
+            filters: [
+                eq_and_comparisons, filters_are_anded, like_is_case_sensitive_with_star, ilike_is_case_insensitive,
+                like_escapes_percent_and_underscore, match_and_imatch, invalid_regex_is_400, in_lists_with_quoted_values,
+                empty_in_list_matches_nothing, is_operators, isdistinct_counts_null_as_a_value, not_negates,
+                any_and_all_modifiers, or_and_trees, logic_tree_quoting, json_path_filters, typed_filters,
+                views_are_readable, percent_encoded_names, unknown_column_in_filter_is_400, bad_value_type_in_filter_is_400,
+            ],
+            select: [
+                select_columns_and_aliases, star_returns_every_column_in_order, casts_keep_the_column_name,
+                json_paths_in_select, unknown_column_in_select_is_400, unknown_cast_is_400, aggregates_are_disabled,
+                embed_filter_without_embed_is_pgrst108,
+            ],
+            range: [
+                order_with_nulls_placement, order_by_several_columns, unknown_order_column_is_400, limit_and_offset,
+                exact_count_gives_206_and_total, offset_past_total_is_416, offset_past_end_without_count_is_empty,
+                limit_zero_is_empty, range_header, range_header_intersects_limit, inverted_range_is_416,
+                negative_limit_is_416, max_rows_caps_every_read, head_has_headers_only, planned_count_gives_a_total,
+            ],
+            media: [
+                singular_object, singular_with_zero_or_many_rows_is_406, csv_output, csv_quotes_fields, nulls_stripped,
+                unknown_accept_is_406, options_lists_allowed_verbs, root_serves_openapi, strict_handling_rejects_invalid_prefs,
+                lenient_handling_ignores_invalid_prefs,
+            ],
+            writes: [
+                insert_one_is_201_without_body, insert_with_representation_and_select, bulk_insert_is_one_transaction,
+                bulk_insert_with_mismatched_keys_is_400, failing_row_writes_nothing, unique_violation_is_409,
+                foreign_key_violation_is_409, not_null_violation_is_400, wrong_value_type_is_400_and_writes_nothing,
+                unknown_payload_column_is_pgrst204, malformed_json_is_400, empty_body_is_400, oversized_body_is_413,
+                columns_param_ignores_other_keys, missing_default_uses_column_defaults, headers_only_gives_location,
+                insert_count_in_content_range, upsert_merge_duplicates, upsert_ignore_duplicates, upsert_on_primary_key,
+                on_conflict_must_be_unique, put_inserts_then_updates, put_requires_exactly_the_primary_key,
+                put_body_must_match_url, put_rejects_limit, put_on_composite_key, patch_updates_matching_rows,
+                patch_with_representation, patch_failure_writes_nothing, patch_rejects_arrays, delete_by_filter,
+                delete_with_representation_and_count, max_affected_with_strict_handling, tx_rollback_when_allowed,
+                tx_rollback_ignored_when_not_allowed, singular_write_over_many_rows_rolls_back, writes_to_views_are_405,
+                generated_columns_are_read_only, csv_insert, form_insert, order_shapes_write_representation,
+            ],
+            types: [type_fidelity_on_read, type_fidelity_round_trip, invalid_typed_values_are_400, nulls_of_every_type],
+            errors: [
+                unknown_table_is_404_with_hint, parse_errors_point_at_the_input, invalid_path_is_404,
+                unsupported_method_is_405, unknown_function_is_404, unexposed_schema_is_406, problem_json_format,
+            ],
+            adapter: [mounted_under_a_prefix_next_to_user_routes],
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __suite {
+    ($h:expr; $($module:ident : [$($case:ident),* $(,)?]),* $(,)?) => {
+        $(
+            mod $module {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $case() {
+                        $crate::cases::$module::$case(&$h).await
+                    }
+                )*
+            }
+        )*
+    };
+}
