@@ -216,7 +216,10 @@ impl Dialect for SqliteDialect {
                 Expr::case(Expr::from(Func::cust("json_valid").arg(e.clone())), Func::cust("json").arg(e.clone())).finally(e).into()
             }
             ColumnType::Timestamp | ColumnType::TimestampTz => Func::cust("replace").args([e, lit(" "), lit("T")]).into(),
-            ColumnType::Binary => lit("\\x").binary(BinOper::Custom("||"), Func::cust("lower").arg(Func::cust("hex").arg(e))),
+            // hex(NULL) is '' in SQLite: keep NULL as NULL.
+            ColumnType::Binary => Expr::case(e.clone().is_null(), Expr::cust("NULL"))
+                .finally(lit("\\x").binary(BinOper::Custom("||"), Func::cust("lower").arg(Func::cust("hex").arg(e))))
+                .into(),
             _ => e,
         }
     }
