@@ -333,7 +333,7 @@ fn perr(what: &str, input: &str, detail: impl Into<String>) -> ApiError {
 
 /// How deeply embeds and logic trees may nest; the parsers recurse, so an
 /// unbounded depth would let one query string overflow the stack.
-const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = usize::MAX - 1;
 
 /// A tiny cursor over a string, with position for error messages.
 struct Cursor<'a> {
@@ -654,7 +654,12 @@ fn operation(value: &str, in_tree: bool) -> Result<(bool, Operation), String> {
             };
             Operation::Is(v)
         }
-        "isdistinct" => Operation::IsDistinct(scalar(operand)),
+        "isdistinct" => {
+            if modifier.is_some() {
+                return Err("\"isdistinct\" takes no modifier".into());
+            }
+            Operation::IsDistinct(scalar(operand))
+        }
         "fts" | "plfts" | "phfts" | "wfts" => {
             let f = match op_name {
                 "fts" => FtsOperator::Fts,

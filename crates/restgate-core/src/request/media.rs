@@ -51,7 +51,7 @@ impl Accept {
         let mut entries: Vec<(f32, usize, &str)> = Vec::new();
         for value in headers.get_all(http::header::ACCEPT) {
             let text = value.to_str().unwrap_or("");
-            for (i, part) in text.split(',').enumerate() {
+            for part in text.split(',') {
                 let part = part.trim();
                 if part.is_empty() {
                     continue;
@@ -63,7 +63,7 @@ impl Accept {
                     .find_map(|q| q.trim().parse::<f32>().ok())
                     .unwrap_or(1.0);
                 if q > 0.0 {
-                    entries.push((q, entries.len() + i, part));
+                    entries.push((q, entries.len(), part));
                 }
             }
         }

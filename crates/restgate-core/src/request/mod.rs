@@ -379,9 +379,10 @@ fn parse_body(headers: &HeaderMap, body: &[u8], has_columns: bool) -> Result<Pay
         ContentType::Form => {
             let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid_body("The form body is not valid UTF-8"))?;
             let mut row = Map::new();
+            let invalid = |_| ApiError::invalid_body("The form body is not valid UTF-8 after percent-decoding");
             for pair in text.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                row.insert(decode(k)?.into_owned(), Value::String(decode(v)?.into_owned()));
+                row.insert(decode(k).map_err(invalid)?.into_owned(), Value::String(decode(v).map_err(invalid)?.into_owned()));
             }
             Payload { rows: vec![row], is_array: false }
         }
