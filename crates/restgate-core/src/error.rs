@@ -41,14 +41,15 @@ pub struct ApiError {
     pub details: Option<String>,
     /// A hint on how to fix the request, if any.
     pub hint: Option<String>,
-    /// Extra response headers (e.g. `Content-Range` on 416, `Allow` on 405).
-    pub headers: Vec<(http::HeaderName, String)>,
+    /// Extra response headers (e.g. `Content-Range` on 416, `Allow` on 405);
+    /// boxed to keep `Result<_, ApiError>` small on the happy path.
+    pub headers: Option<Box<Vec<(http::HeaderName, String)>>>,
 }
 
 impl ApiError {
     /// A new error with no details and no hint.
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        ApiError { status, code: code.into(), message: message.into(), details: None, hint: None, headers: Vec::new() }
+        ApiError { status, code: code.into(), message: message.into(), details: None, hint: None, headers: None }
     }
 
     /// Sets the details.
@@ -65,7 +66,7 @@ impl ApiError {
 
     /// Adds a response header.
     pub fn with_header(mut self, name: http::HeaderName, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
+        self.headers.get_or_insert_with(Default::default).push((name, value.into()));
         self
     }
 

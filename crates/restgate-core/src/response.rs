@@ -40,7 +40,7 @@ pub fn error(e: &ApiError, format: &dyn ErrorFormat, head: bool) -> Response<Bod
     if let Ok(v) = HeaderValue::from_str(&format!("restgate; error={}", e.code)) {
         h.insert(HeaderName::from_static("proxy-status"), v);
     }
-    for (k, v) in &e.headers {
+    for (k, v) in e.headers.iter().flat_map(|h| h.iter()) {
         h.append(k.clone(), header_value(v));
     }
     if e.status == StatusCode::UNAUTHORIZED && !h.contains_key(header::WWW_AUTHENTICATE) {

@@ -207,7 +207,7 @@ impl RestGate {
         let base = parts.extensions.get::<BasePath>().map(|b| b.0.trim_end_matches('/')).unwrap_or(inner.prefix.as_str());
         let path = parts.uri.path();
         let rel = match path.strip_prefix(inner.prefix.as_str()) {
-            Some(r) if r.is_empty() => "/",
+            Some("") => "/",
             Some(r) if r.starts_with('/') => r,
             _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "PGRST125", "Invalid path specified in request URL")),
         };
