@@ -216,6 +216,12 @@ impl Dialect for SqliteDialect {
                 Expr::case(Expr::from(Func::cust("json_valid").arg(e.clone())), Func::cust("json").arg(e.clone())).finally(e).into()
             }
             ColumnType::Timestamp | ColumnType::TimestampTz => Func::cust("replace").args([e, lit(" "), lit("T")]).into(),
+            // Infinities would render as 9.0e+999, which strict JSON parsers
+            // refuse: give the strings PostgreSQL's JSON uses instead.
+            ColumnType::Float => Expr::case(e.clone().eq(Expr::cust("9e999")), lit("Infinity"))
+                .case(e.clone().eq(Expr::cust("-9e999")), lit("-Infinity"))
+                .finally(e)
+                .into(),
             // hex(NULL) is '' in SQLite: keep NULL as NULL.
             ColumnType::Binary => Expr::case(e.clone().is_null(), Expr::cust("NULL"))
                 .finally(lit("\\x").binary(BinOper::Custom("||"), Func::cust("lower").arg(Func::cust("hex").arg(e))))
