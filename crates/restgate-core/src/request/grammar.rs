@@ -333,7 +333,7 @@ fn perr(what: &str, input: &str, detail: impl Into<String>) -> ApiError {
 
 /// How deeply embeds and logic trees may nest; the parsers recurse, so an
 /// unbounded depth would let one query string overflow the stack.
-const MAX_DEPTH: usize = usize::MAX - 1;
+const MAX_DEPTH: usize = 64;
 
 /// A tiny cursor over a string, with position for error messages.
 struct Cursor<'a> {

@@ -374,10 +374,7 @@ fn filter_with_an_embed_prefix_lands_in_embed_params() {
     assert_eq!(
         req.embed_params,
         vec![
-            scoped(
-                &["roles"],
-                EmbedParam::Filter(filter(Field::column("character"), false, Operation::In(strings(&["Chico", "Harpo"]))))
-            ),
+            scoped(&["roles"], EmbedParam::Filter(filter(Field::column("character"), false, Operation::In(strings(&["Chico", "Harpo"]))))),
             scoped(&["roles", "films"], EmbedParam::Filter(filter(Field::column("year"), false, cmp(Operator::Gt, "1930")))),
         ]
     );
@@ -544,17 +541,23 @@ fn quoted_values_in_trees_may_hold_commas_parentheses_and_escapes() {
     let cases: [(&str, Vec<LogicNode>); 4] = [
         (
             "or=(age_range.adj.\"[18,21)\",age_range.cs.\"[30,35]\")",
-            vec![leaf("age_range", false, cmp(Operator::Adjacent, "[18,21)")), leaf("age_range", false, cmp(Operator::Contains, "[30,35]"))],
+            vec![
+                leaf("age_range", false, cmp(Operator::Adjacent, "[18,21)")),
+                leaf("age_range", false, cmp(Operator::Contains, "[30,35]")),
+            ],
         ),
         (
             "or=(name.eq.%22a,b%22,name.eq.%22c(d)%22)",
             vec![leaf("name", false, cmp(Operator::Eq, "a,b")), leaf("name", false, cmp(Operator::Eq, "c(d)"))],
         ),
-        ("or=(name.eq.\"say \\\"hi\\\"\",name.eq.\"back\\\\slash\")", vec![
-            leaf("name", false, cmp(Operator::Eq, "say \"hi\"")),
-            leaf("name", false, cmp(Operator::Eq, "back\\slash")),
-        ]),
-        ("or=(name.like.\"*,*\",name.eq.1.5)", vec![leaf("name", false, cmp(Operator::Like, "*,*")), leaf("name", false, cmp(Operator::Eq, "1.5"))]),
+        (
+            "or=(name.eq.\"say \\\"hi\\\"\",name.eq.\"back\\\\slash\")",
+            vec![leaf("name", false, cmp(Operator::Eq, "say \"hi\"")), leaf("name", false, cmp(Operator::Eq, "back\\slash"))],
+        ),
+        (
+            "or=(name.like.\"*,*\",name.eq.1.5)",
+            vec![leaf("name", false, cmp(Operator::Like, "*,*")), leaf("name", false, cmp(Operator::Eq, "1.5"))],
+        ),
     ];
     for (query, children) in cases {
         assert_eq!(only_tree(query), tree(LogicOp::Or, false, children), "{query}");
@@ -676,11 +679,14 @@ fn select_output_names_follow_the_last_json_key() {
 fn select_aggregates_parse_with_aggregate_set() {
     let cases: Vec<(&str, Vec<SelectItem>)> = vec![
         ("amount.sum()", vec![field_item(Field::column("amount"), None, None, Some("sum"))]),
-        ("amount.avg(),amount.min(),amount.max()", vec![
-            field_item(Field::column("amount"), None, None, Some("avg")),
-            field_item(Field::column("amount"), None, None, Some("min")),
-            field_item(Field::column("amount"), None, None, Some("max")),
-        ]),
+        (
+            "amount.avg(),amount.min(),amount.max()",
+            vec![
+                field_item(Field::column("amount"), None, None, Some("avg")),
+                field_item(Field::column("amount"), None, None, Some("min")),
+                field_item(Field::column("amount"), None, None, Some("max")),
+            ],
+        ),
         ("id.count()", vec![field_item(Field::column("id"), None, None, Some("count"))]),
         ("count()", vec![field_item(Field::column("*"), None, None, Some("count"))]),
         ("n:count()", vec![field_item(Field::column("*"), Some("n"), None, Some("count"))]),
@@ -732,16 +738,14 @@ fn select_parses_embeds_with_alias_hint_join_type_spread_and_nesting() {
                 ),
             ],
         ),
-        ("act:actors(),dir:directors()", vec![
-            embed("actors", Some("act"), None, false, false, vec![]),
-            embed("directors", Some("dir"), None, false, false, vec![]),
-        ]),
-        ("rel(total:amount.sum())", vec![embed("rel", None, None, false, false, vec![field_item(
-            Field::column("amount"),
-            Some("total"),
-            None,
-            Some("sum"),
-        )])]),
+        (
+            "act:actors(),dir:directors()",
+            vec![embed("actors", Some("act"), None, false, false, vec![]), embed("directors", Some("dir"), None, false, false, vec![])],
+        ),
+        (
+            "rel(total:amount.sum())",
+            vec![embed("rel", None, None, false, false, vec![field_item(Field::column("amount"), Some("total"), None, Some("sum"))])],
+        ),
         ("\"my rel\"(*)", vec![embed("my rel", None, None, false, false, vec![SelectItem::Star])]),
     ];
     for (select, items) in cases {
@@ -790,7 +794,8 @@ fn columns_and_on_conflict_take_plain_names_only() {
     let req = parse_with(Method::POST, "/t", "columns=a,b,%22c%20d%22&on_conflict=id", &[], b"{}").unwrap();
     assert_eq!(req.columns, Some(strings(&["a", "b", "c d"])));
     assert_eq!(req.on_conflict, Some(strings(&["id"])));
-    for query in ["columns=a:b", "columns=a::text", "columns=a->b", "columns=rel(*)", "columns=a,", "on_conflict=a.sum()", "on_conflict=*"] {
+    for query in ["columns=a:b", "columns=a::text", "columns=a->b", "columns=rel(*)", "columns=a,", "on_conflict=a.sum()", "on_conflict=*"]
+    {
         expect_err(parse_with(Method::POST, "/t", query, &[], b"{}"), 400, "PGRST100", query);
     }
 }
@@ -812,13 +817,14 @@ fn order_parses_directions_nulls_json_paths_and_embeds() {
         ("data->>age.desc", vec![order(jp("data", &["->>age"]), Some(Desc), None)]),
         ("data->a->0", vec![order(jp("data", &["->a", "->0"]), None, None)]),
         ("\"a b\".desc", vec![order(Field::column("a b"), Some(Desc), None)]),
-        ("directors(last_name).desc", vec![OrderTerm {
-            relation: Some(s("directors")),
-            field: Field::column("last_name"),
-            direction: Some(Desc),
-            nulls: None,
-        }]),
-        ("directors(data->>x)", vec![OrderTerm { relation: Some(s("directors")), field: jp("data", &["->>x"]), direction: None, nulls: None }]),
+        (
+            "directors(last_name).desc",
+            vec![OrderTerm { relation: Some(s("directors")), field: Field::column("last_name"), direction: Some(Desc), nulls: None }],
+        ),
+        (
+            "directors(data->>x)",
+            vec![OrderTerm { relation: Some(s("directors")), field: jp("data", &["->>x"]), direction: None, nulls: None }],
+        ),
     ];
     for (value, terms) in cases {
         let query = format!("order={value}");
@@ -902,7 +908,10 @@ fn embed_scoped_parameters_land_in_embed_params_with_their_path() {
         ("actors.and=(a.eq.1)", scoped(&["actors"], EmbedParam::Logic(tree(LogicOp::And, false, vec![a()])))),
         ("actors.not.and=(a.eq.1,b.eq.2)", scoped(&["actors"], EmbedParam::Logic(tree(LogicOp::And, true, vec![a(), b()])))),
         ("roles.actors.not.or=(a.eq.1)", scoped(&["roles", "actors"], EmbedParam::Logic(tree(LogicOp::Or, true, vec![a()])))),
-        ("actors.first_name=eq.John", scoped(&["actors"], EmbedParam::Filter(filter(Field::column("first_name"), false, cmp(Operator::Eq, "John"))))),
+        (
+            "actors.first_name=eq.John",
+            scoped(&["actors"], EmbedParam::Filter(filter(Field::column("first_name"), false, cmp(Operator::Eq, "John")))),
+        ),
     ];
     for (query, expected) in cases {
         let req = ok(query);
@@ -940,7 +949,20 @@ fn range_with_lower_above_upper_is_416_pgrst103() {
 
 #[test]
 fn garbage_range_header_is_ignored() {
-    for value in ["abc", "-5", "1-2-3", "0-9,20-30", "bytes=0-9", "a-b", "", "5", "-", "0x1-2", "99999999999999999999999-", "1-99999999999999999999999"] {
+    for value in [
+        "abc",
+        "-5",
+        "1-2-3",
+        "0-9,20-30",
+        "bytes=0-9",
+        "a-b",
+        "",
+        "5",
+        "-",
+        "0x1-2",
+        "99999999999999999999999-",
+        "1-99999999999999999999999",
+    ] {
         let req = with_headers(Method::GET, "/t", &[("range", value)]).unwrap_or_else(|e| panic!("Range: {value}: {e:?}"));
         assert_eq!(req.range, None, "Range: {value}");
     }
@@ -1116,9 +1138,18 @@ fn equal_quality_media_types_keep_header_order_across_accept_headers() {
 
 #[test]
 fn unknown_accept_is_406_pgrst107() {
-    for values in [vec!["application/xml"], vec!["text/html, image/png"], vec!["application/json;q=0, application/xml"], vec!["application/xml", "text/plain"]]
-    {
-        let e = expect_err(with_headers(Method::GET, "/t", &values.iter().map(|v| ("accept", *v)).collect::<Vec<_>>()), 406, "PGRST107", &format!("{values:?}"));
+    for values in [
+        vec!["application/xml"],
+        vec!["text/html, image/png"],
+        vec!["application/json;q=0, application/xml"],
+        vec!["application/xml", "text/plain"],
+    ] {
+        let e = expect_err(
+            with_headers(Method::GET, "/t", &values.iter().map(|v| ("accept", *v)).collect::<Vec<_>>()),
+            406,
+            "PGRST107",
+            &format!("{values:?}"),
+        );
         assert!(e.message.contains("None of these media types are available"), "{}", e.message);
     }
 }
@@ -1230,10 +1261,7 @@ fn malformed_csv_body_is_pgrst102() {
 #[test]
 fn form_urlencoded_body_is_one_row_of_strings() {
     let p = body(Some("application/x-www-form-urlencoded"), "", b"name=John+Doe&city=S%C3%A3o%20Paulo&empty=&flag").unwrap();
-    assert_eq!(
-        p,
-        Payload { rows: vec![row(json!({"name":"John Doe","city":"São Paulo","empty":"","flag":""}))], is_array: false }
-    );
+    assert_eq!(p, Payload { rows: vec![row(json!({"name":"John Doe","city":"São Paulo","empty":"","flag":""}))], is_array: false });
 }
 
 #[test]
@@ -1391,10 +1419,64 @@ mod property {
     use super::*;
 
     const FRAGMENTS: &[&str] = &[
-        "select=", "order=", "limit=", "offset=", "or=(", "and=(", "not.or=(", "not.and=(", "columns=", "on_conflict=", "actors.", "a", "b",
-        "data", "eq.", "neq.", "in.", "is.", "like(any).", "fts(english).", "cs.", "isdistinct.", "->", "->>", "(", ")", "\"", "\\", ",",
-        ".", ":", "::", "!", "!inner", "...", "*", "not.", "%", "%FF", "%2", "%22", "%C3%A9", "{", "}", "[", "]", "&", "=", "+", "-", "-1",
-        "0", "1", "null", "count()", ".sum()", " ", "é",
+        "select=",
+        "order=",
+        "limit=",
+        "offset=",
+        "or=(",
+        "and=(",
+        "not.or=(",
+        "not.and=(",
+        "columns=",
+        "on_conflict=",
+        "actors.",
+        "a",
+        "b",
+        "data",
+        "eq.",
+        "neq.",
+        "in.",
+        "is.",
+        "like(any).",
+        "fts(english).",
+        "cs.",
+        "isdistinct.",
+        "->",
+        "->>",
+        "(",
+        ")",
+        "\"",
+        "\\",
+        ",",
+        ".",
+        ":",
+        "::",
+        "!",
+        "!inner",
+        "...",
+        "*",
+        "not.",
+        "%",
+        "%FF",
+        "%2",
+        "%22",
+        "%C3%A9",
+        "{",
+        "}",
+        "[",
+        "]",
+        "&",
+        "=",
+        "+",
+        "-",
+        "-1",
+        "0",
+        "1",
+        "null",
+        "count()",
+        ".sum()",
+        " ",
+        "é",
     ];
 
     fn from_fragments() -> impl Strategy<Value = String> {
@@ -1411,8 +1493,16 @@ mod property {
             from_fragments().prop_map(String::into_bytes),
             prop::collection::vec(any::<u8>(), 0..24),
             prop::sample::select(vec![
-                "0-9", "5-", "items=0-9", "5-2", "text/csv", "application/vnd.pgrst.object+json;nulls=stripped", "*/*;q=0.5",
-                "return=representation, handling=strict, x", "text/csv; charset=utf-8", "application/x-www-form-urlencoded",
+                "0-9",
+                "5-",
+                "items=0-9",
+                "5-2",
+                "text/csv",
+                "application/vnd.pgrst.object+json;nulls=stripped",
+                "*/*;q=0.5",
+                "return=representation, handling=strict, x",
+                "text/csv; charset=utf-8",
+                "application/x-www-form-urlencoded",
             ])
             .prop_map(|s| s.as_bytes().to_vec()),
         ];
@@ -1465,12 +1555,4 @@ mod property {
             }
         }
     }
-}
-#[test]
-fn zz_probe() {
-    let n: usize = std::env::var("PROBE_N").unwrap().parse().unwrap();
-    let select = format!("select={}*{}", "a(".repeat(n), ")".repeat(n));
-    let _ = get(&select);
-    let tree = format!("or=({}a.eq.1{})", "and(".repeat(n), ")".repeat(n));
-    let _ = get(&tree);
 }
