@@ -90,6 +90,24 @@ pub trait Dialect: Send + Sync + 'static {
     }
 }
 
+/// The four `build_*` methods of [`Dialect`] for one sea-query builder.
+macro_rules! builders {
+    ($builder:expr) => {
+        fn build_select(&self, s: &SelectStatement) -> (String, Values) {
+            s.build($builder)
+        }
+        fn build_insert(&self, s: &InsertStatement) -> (String, Values) {
+            s.build($builder)
+        }
+        fn build_update(&self, s: &UpdateStatement) -> (String, Values) {
+            s.build($builder)
+        }
+        fn build_delete(&self, s: &DeleteStatement) -> (String, Values) {
+            s.build($builder)
+        }
+    };
+}
+
 fn lit(s: &str) -> Expr {
     Expr::Constant(sea_query::Value::String(Some(s.to_owned())))
 }
@@ -165,18 +183,7 @@ impl Dialect for SqliteDialect {
     fn name(&self) -> &'static str {
         "sqlite"
     }
-    fn build_select(&self, s: &SelectStatement) -> (String, Values) {
-        s.build(SqliteQueryBuilder)
-    }
-    fn build_insert(&self, s: &InsertStatement) -> (String, Values) {
-        s.build(SqliteQueryBuilder)
-    }
-    fn build_update(&self, s: &UpdateStatement) -> (String, Values) {
-        s.build(SqliteQueryBuilder)
-    }
-    fn build_delete(&self, s: &DeleteStatement) -> (String, Values) {
-        s.build(SqliteQueryBuilder)
-    }
+    builders!(SqliteQueryBuilder);
     fn returning(&self) -> bool {
         true
     }
@@ -305,18 +312,7 @@ impl Dialect for PostgresDialect {
     fn name(&self) -> &'static str {
         "postgresql"
     }
-    fn build_select(&self, s: &SelectStatement) -> (String, Values) {
-        s.build(PostgresQueryBuilder)
-    }
-    fn build_insert(&self, s: &InsertStatement) -> (String, Values) {
-        s.build(PostgresQueryBuilder)
-    }
-    fn build_update(&self, s: &UpdateStatement) -> (String, Values) {
-        s.build(PostgresQueryBuilder)
-    }
-    fn build_delete(&self, s: &DeleteStatement) -> (String, Values) {
-        s.build(PostgresQueryBuilder)
-    }
+    builders!(PostgresQueryBuilder);
     fn returning(&self) -> bool {
         true
     }
@@ -390,18 +386,7 @@ impl Dialect for MySqlDialect {
     fn name(&self) -> &'static str {
         "mysql"
     }
-    fn build_select(&self, s: &SelectStatement) -> (String, Values) {
-        s.build(MysqlQueryBuilder)
-    }
-    fn build_insert(&self, s: &InsertStatement) -> (String, Values) {
-        s.build(MysqlQueryBuilder)
-    }
-    fn build_update(&self, s: &UpdateStatement) -> (String, Values) {
-        s.build(MysqlQueryBuilder)
-    }
-    fn build_delete(&self, s: &DeleteStatement) -> (String, Values) {
-        s.build(MysqlQueryBuilder)
-    }
+    builders!(MysqlQueryBuilder);
     fn returning(&self) -> bool {
         false
     }
