@@ -153,6 +153,9 @@ pub struct ApiRequest {
 
 /// Decodes one query-string component (`+` is a space, then percent-decoding).
 fn decode(s: &str) -> Result<Cow<'_, str>, ApiError> {
+    if !s.contains(['+', '%']) {
+        return Ok(Cow::Borrowed(s));
+    }
     let s: Cow<'_, str> = if s.contains('+') { Cow::Owned(s.replace('+', " ")) } else { Cow::Borrowed(s) };
     let decoded = match percent_decode_str(&s).decode_utf8() {
         Ok(d) => d.into_owned(),
