@@ -417,31 +417,32 @@ fn method_name(a: Action) -> &'static str {
     }
 }
 
+/// The largest LIMIT or OFFSET every database accepts (a signed 64-bit integer).
+const MAX_WINDOW: u64 = i64::MAX as u64;
+
 /// limit/offset intersected with the Range header and capped by max rows.
+/// All arithmetic saturates: any u64 a client sends is safe here.
 fn read_window(req: &ApiRequest, max_rows: Option<u64>) -> (Option<u64>, u64) {
     let mut lo = req.offset.unwrap_or(0);
     // Inclusive upper bound; None is open-ended.
-    let mut hi: Option<u64> = req.limit.map(|l| (lo + l).wrapping_sub(1));
+    let mut hi: Option<u64> = req.limit.filter(|&l| l > 0).map(|l| lo.saturating_add(l - 1));
     let mut empty = req.limit == Some(0);
     if let Some((a, b)) = req.range {
-        let new_lo = lo.max(a);
+        lo = lo.max(a);
         hi = match (hi, b) {
-            (Some(x), Some(y)) if !empty => Some(x.min(y)),
+            (Some(x), Some(y)) => Some(x.min(y)),
             (None, Some(y)) => Some(y),
-            (h, _) => h,
+            (h, None) => h,
         };
-        lo = new_lo;
-        if let Some(h) = hi {
-            if !empty && h < lo {
-                empty = true;
-            }
+        if hi.is_some_and(|h| h < lo) {
+            empty = true;
         }
     }
-    let mut limit = if empty { Some(0) } else { hi.map(|h| h - lo + 1) };
+    let mut limit = if empty { Some(0) } else { hi.map(|h| (h - lo).saturating_add(1)) };
     if let Some(m) = max_rows {
         limit = Some(limit.map_or(m, |l| l.min(m)));
     }
-    (limit, lo)
+    (limit.map(|l| l.min(MAX_WINDOW)), lo.min(MAX_WINDOW))
 }
 
 struct Resolver<'c> {

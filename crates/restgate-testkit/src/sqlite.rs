@@ -36,11 +36,7 @@ impl Harness for SqliteHarness {
     }
 
     async fn gate(&self, configure: Configure) -> Option<TestGate> {
-        let path = std::env::temp_dir().join(format!(
-            "restgate-test-{}-{}.db",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
+        let path = std::env::temp_dir().join(format!("restgate-test-{}-{}.db", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
         let temp = TempDb(path.clone());
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let backend = SqliteBackend::connect(&url).await.expect("open the test database");

@@ -76,7 +76,8 @@ fn item_body() -> impl Strategy<Value = serde_json::Value> {
 fn assert_client_error(r: &restgate_testkit::TestResponse, what: &str) {
     assert!(r.status.as_u16() < 500, "{what} → {}: {}", r.status, r.text());
     if r.status.as_u16() >= 400 && !r.body.is_empty() {
-        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("{what}: error body is not JSON: {}", r.text()));
+        let v: serde_json::Value =
+            serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("{what}: error body is not JSON: {}", r.text()));
         assert!(v["code"].is_string() && v["message"].is_string(), "{what}: {v}");
     }
 }
@@ -85,12 +86,24 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
-    fn no_query_string_gives_a_server_error(q in query(), table in prop_oneof![Just("people"), Just("typed"), Just("adults")]) {
+    fn no_query_string_gives_a_server_error(
+        q in query(),
+        table in prop_oneof![Just("people"), Just("typed"), Just("adults")],
+        range in prop::option::of("[0-9]{1,20}-[0-9]{0,20}"),
+        prefer in prop_oneof![Just(""), Just("count=exact"), Just("count=planned")],
+    ) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let t = gate(&rt);
         let uri = format!("/{table}?{}", q.replace(['#', ' '], "%20"));
         if uri.parse::<http::Uri>().is_ok() {
-            let r = rt.block_on(t.get(&uri));
+            let mut req = t.req(Method::GET, &uri);
+            if let Some(range) = &range {
+                req = req.header("range", range);
+            }
+            if !prefer.is_empty() {
+                req = req.header("prefer", prefer);
+            }
+            let r = rt.block_on(req.send());
             assert_client_error(&r, &uri);
         }
     }

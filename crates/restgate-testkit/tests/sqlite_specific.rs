@@ -37,10 +37,7 @@ async fn non_finite_floats_stay_valid_json() {
         let r = t.get("/typed?select=id,f_double&id=gte.20&order=id").await;
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("invalid JSON ({e}): {}", r.text()));
         // Infinities as PostgreSQL's JSON spells them; SQLite stores NaN as NULL.
-        assert_eq!(
-            v,
-            json!([{"id": 20, "f_double": "Infinity"}, {"id": 21, "f_double": "-Infinity"}, {"id": 22, "f_double": null}])
-        );
+        assert_eq!(v, json!([{"id": 20, "f_double": "Infinity"}, {"id": 21, "f_double": "-Infinity"}, {"id": 22, "f_double": null}]));
     })
     .await;
 }

@@ -43,7 +43,11 @@ case!(nulls_stripped, |t| {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), json!([{"id": 3, "age": 85, "city": "Arlington"}, {"id": 6, "city": "Helsinki"}]));
-    let r = t.req(Method::GET, "/people?select=id,age&id=eq.6").header("accept", "application/vnd.pgrst.object+json;nulls=stripped").send().await;
+    let r = t
+        .req(Method::GET, "/people?select=id,age&id=eq.6")
+        .header("accept", "application/vnd.pgrst.object+json;nulls=stripped")
+        .send()
+        .await;
     assert_eq!(r.json(), json!({"id": 6}));
 });
 
@@ -79,7 +83,12 @@ case!(root_serves_openapi, |t| {
 });
 
 case!(strict_handling_rejects_invalid_prefs, |t| {
-    let e = t.req(Method::GET, "/people").header("prefer", "handling=strict, count=sometimes, bogus").send().await.assert_error(400, "PGRST122");
+    let e = t
+        .req(Method::GET, "/people")
+        .header("prefer", "handling=strict, count=sometimes, bogus")
+        .send()
+        .await
+        .assert_error(400, "PGRST122");
     let details = e["details"].as_str().unwrap_or("");
     assert!(details.contains("count=sometimes") && details.contains("bogus"), "{e}");
 });

@@ -129,3 +129,14 @@ case!(planned_count_gives_a_total, |t| {
         assert_eq!(r.header("preference-applied"), Some(format!("count={kind}").as_str()));
     }
 });
+
+case!(huge_ranges_are_safe, |t| {
+    let r = t.req(http::Method::GET, "/people?select=id").header("range", "0-18446744073709551615").send().await;
+    assert_eq!((r.status.as_u16(), ids(&r.json()).len()), (200, 10));
+    let r = t.req(http::Method::GET, "/people?select=id").header("range", "18446744073709551615-").send().await;
+    assert_eq!((r.status.as_u16(), r.json()), (200, json!([])));
+    let r = t.get("/people?select=id&limit=9223372036854775807&offset=9223372036854775807").await;
+    assert_eq!((r.status.as_u16(), r.json()), (200, json!([])));
+    let r = t.req(http::Method::GET, "/people?select=id&offset=5&order=id").header("range", "0-9223372036854775807").send().await;
+    assert_eq!(ids(&r.json()), [6, 7, 8, 9, 10]);
+});

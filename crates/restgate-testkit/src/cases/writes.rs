@@ -111,7 +111,11 @@ case!(oversized_body_is_413, config = |b| b.body_limit(1024), |t| {
 });
 
 case!(columns_param_ignores_other_keys, |t| {
-    let r = t.post("/items?columns=name,qty", json!([{"name": "fig", "qty": 1, "bogus": true}, {"name": "lime", "qty": 2, "extra": 1}])).header("prefer", REPR).send().await;
+    let r = t
+        .post("/items?columns=name,qty", json!([{"name": "fig", "qty": 1, "bogus": true}, {"name": "lime", "qty": 2, "extra": 1}]))
+        .header("prefer", REPR)
+        .send()
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let v = r.json();
     assert_eq!(v[0]["name"], "fig");
@@ -159,7 +163,11 @@ case!(upsert_merge_duplicates, |t| {
     assert_eq!(r.status, 200, "nothing inserted: {}", r.text());
     assert_eq!(r.json(), json!([{"name": "apple", "qty": 11}]));
     assert!(r.header("preference-applied").is_some_and(|p| p.contains("resolution=merge-duplicates")));
-    let r = t.post("/items?on_conflict=name&select=name,qty", json!([{"name": "apple", "qty": 12}, {"name": "fig", "qty": 1}])).header("prefer", prefer).send().await;
+    let r = t
+        .post("/items?on_conflict=name&select=name,qty", json!([{"name": "apple", "qty": 12}, {"name": "fig", "qty": 1}]))
+        .header("prefer", prefer)
+        .send()
+        .await;
     assert_eq!(r.status, 201);
     assert_eq!(r.json(), json!([{"name": "apple", "qty": 12}, {"name": "fig", "qty": 1}]));
     assert_eq!(t.get_json("/items?select=qty&name=eq.apple").await, json!([{"qty": 12}]));
@@ -180,7 +188,11 @@ case!(upsert_on_primary_key, |t| {
     let r = t.post("/items", json!({"id": 1, "name": "apple", "qty": 5})).header("prefer", "resolution=merge-duplicates").send().await;
     assert_eq!(r.status, 200);
     assert_eq!(t.get_json("/items?select=qty&id=eq.1").await, json!([{"qty": 5}]));
-    let r = t.post("/compound", json!([{"a": 1, "b": "x", "v": "new"}, {"a": 5, "b": "z", "v": "five"}])).header("prefer", "resolution=merge-duplicates").send().await;
+    let r = t
+        .post("/compound", json!([{"a": 1, "b": "x", "v": "new"}, {"a": 5, "b": "z", "v": "five"}]))
+        .header("prefer", "resolution=merge-duplicates")
+        .send()
+        .await;
     assert_eq!(r.status, 201);
     assert_eq!(t.get_json("/compound?select=v&a=eq.1&b=eq.x").await, json!([{"v": "new"}]));
     // A table without a primary key ignores the resolution (a plain insert).
@@ -190,16 +202,23 @@ case!(upsert_on_primary_key, |t| {
 });
 
 case!(on_conflict_must_be_unique, |t| {
-    let r = t.post("/items?on_conflict=qty", json!({"name": "fig", "qty": 10})).header("prefer", "resolution=merge-duplicates").send().await;
+    let r =
+        t.post("/items?on_conflict=qty", json!({"name": "fig", "qty": 10})).header("prefer", "resolution=merge-duplicates").send().await;
     r.assert_error(400, "42P10");
-    t.post("/items?on_conflict=nope", json!({"name": "fig"})).header("prefer", "resolution=merge-duplicates").send().await.assert_error(400, "42703");
+    t.post("/items?on_conflict=nope", json!({"name": "fig"}))
+        .header("prefer", "resolution=merge-duplicates")
+        .send()
+        .await
+        .assert_error(400, "42703");
 });
 
 case!(put_inserts_then_updates, |t| {
-    let r = t.put("/items?id=eq.50", json!({"id": 50, "name": "fig", "qty": 3, "price": 1, "note": null})).header("prefer", REPR).send().await;
+    let r =
+        t.put("/items?id=eq.50", json!({"id": 50, "name": "fig", "qty": 3, "price": 1, "note": null})).header("prefer", REPR).send().await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json(), json!([{"id": 50, "name": "fig", "qty": 3, "price": 1, "note": null}]));
-    let r = t.put("/items?id=eq.50", json!({"id": 50, "name": "fig", "qty": 4, "price": 1, "note": "x"})).header("prefer", REPR).send().await;
+    let r =
+        t.put("/items?id=eq.50", json!({"id": 50, "name": "fig", "qty": 4, "price": 1, "note": "x"})).header("prefer", REPR).send().await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()[0]["qty"], 4);
     let r = t.put("/items?id=eq.50", json!({"id": 50, "name": "fig", "qty": 5, "price": 1, "note": "x"})).send().await;
@@ -352,7 +371,12 @@ case!(csv_insert, |t| {
 });
 
 case!(form_insert, |t| {
-    let r = t.req(Method::POST, "/items?select=name,qty").raw("application/x-www-form-urlencoded", "name=fig+tree&qty=2").header("prefer", REPR).send().await;
+    let r = t
+        .req(Method::POST, "/items?select=name,qty")
+        .raw("application/x-www-form-urlencoded", "name=fig+tree&qty=2")
+        .header("prefer", REPR)
+        .send()
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json(), json!([{"name": "fig tree", "qty": 2}]));
 });
