@@ -18,7 +18,9 @@ use http::{HeaderMap, HeaderValue, Method};
 use restgate::core::catalog::{Catalog, Column, Table};
 use restgate::core::plan::{plan, Plan, PlanOptions};
 use restgate::core::request::ApiRequest;
-use restgate::core::sql::{read_statement, write_statements, Dialect, MySqlDialect, PostgresDialect, SqliteDialect, Statement, WriteReturn};
+use restgate::core::sql::{
+    read_statement, write_statements, Dialect, MySqlDialect, PostgresDialect, SqliteDialect, Statement, WriteReturn,
+};
 
 /// The headline case: a typical filtered, ordered, paginated read.
 const HEADLINE: &str = "select=id,name,age&age=gte.18&city=eq.Berlin&active=is.true&order=name.desc&limit=20";

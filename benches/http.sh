@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# HTTP benchmark: restgate vs. a hand-written axum + sqlx server, same
+# database, same pool settings, same requests, measured with wrk.
+#
+#   bash benches/http.sh
+#   DURATION=30s CONNECTIONS=64 THREADS=2 bash benches/http.sh
+#   SCENARIOS="by_pk filtered" bash benches/http.sh
+#
+# Environment (defaults in brackets):
+#   DURATION     wrk run length per scenario and server [10s]
+#   THREADS      wrk threads [2]
+#   CONNECTIONS  wrk connections [32]
+#   WARMUP       warm-up per server before the first scenario [2s]
+#   SCENARIOS    which scenarios, in order [list_20 by_pk filtered insert]
+#   BACKENDS     databases to run against [sqlite] (only sqlite exists so far)
+#   RESULTS_DIR  if set, the raw wrk outputs and server logs are kept there
+#
+# Everything listens on and is sent to 127.0.0.1 only. The script starts the
+# two servers itself (on free ports chosen by the OS), kills exactly those
+# processes on exit, and exits non-zero if a server fails to start.
+# See docs/benchmarks.md.
+
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+WARMUP=${WARMUP:-2s}
+SCENARIOS=${SCENARIOS:-"list_20 by_pk filtered insert"}
+BACKENDS=${BACKENDS:-sqlite}
+RESULTS_DIR=${RESULTS_DIR:-}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+HOST=127.0.0.1
+
+die() {
+    echo "http.sh: $*" >&2
+    exit 1
+}
+
+# "10s" / "10" / "1m" → seconds.
+seconds() {
+    local v=$1
+    case $v in
+        *m) echo $((${v%m} * 60)) ;;
+        *s) echo "${v%s}" ;;
+        *) echo "$v" ;;
+    esac
+}
+
+for n in "$THREADS" "$CONNECTIONS" "$(seconds "$DURATION")" "$(seconds "$WARMUP")"; do
+    [[ $n =~ ^[0-9]+$ ]] || die "DURATION/WARMUP must be like 10s or 1m, THREADS/CONNECTIONS integers"
+done
+(($(seconds "$DURATION") > 0 && $(seconds "$DURATION") <= 600)) || die "DURATION must be between 1s and 10m"
+((CONNECTIONS >= THREADS && CONNECTIONS <= 1024)) || die "CONNECTIONS must be >= THREADS and <= 1024"
+
+# --- (a) wrk ---------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "== installing wrk"
+    SUDO=
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || die "wrk is missing and installing it needs root (apt-get install -y wrk)"
+        SUDO=sudo
+    fi
+    if ! $SUDO apt-get install -y wrk >/dev/null 2>&1; then
+        $SUDO apt-get update >/dev/null
+        $SUDO apt-get install -y wrk >/dev/null
+    fi
+    command -v wrk >/dev/null 2>&1 || die "could not install wrk"
+fi
+
+# --- (b) build -------------------------------------------------------------
+echo "== building restgate-bench (release)"
+(cd "$ROOT" && cargo build --release -p restgate-bench --quiet)
+for b in restgate-bench-seed restgate-bench-server baseline-server; do
+    [[ -x $BIN/$b ]] || die "missing $BIN/$b after the build"
+done
+
+# --- process bookkeeping -----------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/restgate-http-bench.XXXXXX")
+PIDS=()
+
+cleanup() {
+    local pid
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ -n $RESULTS_DIR ]]; then
+        mkdir -p "$RESULTS_DIR"
+        cp "$WORK"/*.txt "$WORK"/*.log "$RESULTS_DIR"/ 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_server NAME BINARY DB → sets SERVER_URL; exits if the server does not come up.
+start_server() {
+    local name=$1 binary=$2 db=$3 log="$WORK/$1.log" pid i addr
+    "$BIN/$binary" --db "$db" --listen "$HOST:0" >"$log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    for ((i = 0; i < 100; i++)); do
+        addr=$(grep -o "listening on http://$HOST:[0-9]*" "$log" 2>/dev/null | head -n1 | sed 's/^listening on //') || true
+        if [[ -n $addr ]]; then
+            SERVER_URL=$addr
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$log" >&2
+            die "$name ($binary) exited during startup"
+        fi
+        sleep 0.1
+    done
+    cat "$log" >&2
+    die "$name ($binary) did not start listening within 10 s"
+}
+
+# Seeds a fresh database per server so inserts don't interfere, starts both.
+# Sets RESTGATE_URL and BASELINE_URL.
+start_backend() {
+    local backend=$1
+    case $backend in
+        sqlite)
+            "$BIN/restgate-bench-seed" --db "$WORK/restgate.db" >/dev/null
+            "$BIN/restgate-bench-seed" --db "$WORK/baseline.db" >/dev/null
+            start_server restgate restgate-bench-server "$WORK/restgate.db"
+            RESTGATE_URL=$SERVER_URL
+            start_server baseline baseline-server "$WORK/baseline.db"
+            BASELINE_URL=$SERVER_URL
+            ;;
+        # postgres|mysql) a later change adds: a database (container or local
+        # server on 127.0.0.1), the seed for it, and the two servers' --db URL.
+        *) die "unsupported backend '$backend' (available: sqlite)" ;;
+    esac
+}
+
+# --- wrk scripts ---------------------------------------------------------------
+# Random primary keys; each wrk thread has its own deterministic sequence,
+# identical for both servers.
+cat >"$WORK/by_pk.lua" <<'LUA'
+local threads = 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("seed", threads)
+end
+function init(args)
+    math.randomseed(7919 * (seed or 1))
+end
+function request()
+    return wrk.format("GET", "/items?id=eq." .. math.random(1, 10000))
+end
+LUA
+
+cat >"$WORK/insert.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"name":"Bench item","category":"cat-0042","price":9.99,"in_stock":true}'
+LUA
+
+# scenario NAME → "PATH_AND_QUERY [LUA_SCRIPT]"
+scenario_request() {
+    case $1 in
+        list_20) echo "/items?limit=20" ;;
+        by_pk) echo "/items?id=eq.1 $WORK/by_pk.lua" ;;
+        filtered) echo "/items?category=eq.cat-0042&limit=10" ;;
+        insert) echo "/items $WORK/insert.lua" ;;
+        *) die "unknown scenario '$1' (available: list_20 by_pk filtered insert)" ;;
+    esac
+}
+
+# Same answers from both servers before anything is measured.
+check_equivalence() {
+    command -v curl >/dev/null 2>&1 || {
+        echo "   (curl missing: skipping the response comparison)"
+        return 0
+    }
+    local q a b
+    for q in "/items?limit=20" "/items?id=eq.42" "/items?category=eq.cat-0042&limit=10"; do
+        a=$(curl -sf --max-time 5 "$RESTGATE_URL$q") || die "restgate: GET $q failed"
+        b=$(curl -sf --max-time 5 "$BASELINE_URL$q") || die "baseline: GET $q failed"
+        if [[ $a == "$b" ]]; then
+            echo "   GET $q: identical bodies (${#a} bytes)"
+        else
+            echo "   GET $q: bodies DIFFER (restgate ${#a} bytes, baseline ${#b} bytes)" >&2
+        fi
+    done
+}
+
+# run_wrk OUT_FILE URL [SCRIPT] [DURATION]
+run_wrk() {
+    local out=$1 url=$2 script=${3:-} dur=${4:-$DURATION} args
+    args=(-t"$THREADS" -c"$CONNECTIONS" -d"$dur" --timeout 5s --latency)
+    [[ -n $script ]] && args+=(-s "$script")
+    case $url in "http://$HOST:"*) ;; *) die "refusing to send load to $url" ;; esac
+    timeout $(($(seconds "$dur") + 30)) wrk "${args[@]}" "$url" >"$out" 2>&1 || {
+        cat "$out" >&2
+        die "wrk failed against $url"
+    }
+}
+
+# Requests/sec of a wrk output.
+rps() { awk '/^Requests\/sec:/ {v = sprintf("%.0f", $2)} END {print (v == "" ? "-" : v)}' "$1"; }
+
+# p99 latency of a wrk output, in ms.
+p99_ms() {
+    awk '$1 == "99%" {
+        v = $2; n = v + 0
+        if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000
+        p = sprintf("%.2f", n)
+    }
+    END {print (p == "" ? "-" : p)}' "$1"
+}
+
+# Failed requests of a wrk output: non-2xx/3xx responses plus socket errors.
+failures() {
+    awk '/Non-2xx or 3xx responses:/ {n += $NF}
+         /Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
+         END {print n + 0}' "$1"
+}
+
+# --- run ---------------------------------------------------------------------------
+for s in $SCENARIOS; do
+    scenario_request "$s" >/dev/null
+done
+echo "== $(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d$DURATION per scenario and server; backends: $BACKENDS"
+ROWS=()
+for backend in $BACKENDS; do
+    start_backend "$backend"
+    echo "== $backend: restgate on $RESTGATE_URL, baseline on $BASELINE_URL"
+    check_equivalence
+    if (($(seconds "$WARMUP") > 0)); then
+        echo "   warming up ($WARMUP each)"
+        run_wrk "$WORK/warmup-restgate.txt" "$RESTGATE_URL/items?limit=20" "" "$WARMUP"
+        run_wrk "$WORK/warmup-baseline.txt" "$BASELINE_URL/items?limit=20" "" "$WARMUP"
+    fi
+    for s in $SCENARIOS; do
+        read -r path script <<<"$(scenario_request "$s")"
+        for server in restgate baseline; do
+            url=$([[ $server == restgate ]] && echo "$RESTGATE_URL" || echo "$BASELINE_URL")
+            echo "   $s: $server"
+            run_wrk "$WORK/$backend-$s-$server.txt" "$url$path" "${script:-}"
+        done
+        r=$WORK/$backend-$s-restgate.txt
+        b=$WORK/$backend-$s-baseline.txt
+        ROWS+=("$backend $s $(rps "$r") $(rps "$b") $(p99_ms "$r") $(p99_ms "$b") $(failures "$r") $(failures "$b")")
+    done
+    # Stop this backend's servers before the next backend starts.
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+done
+
+# --- (f) table ---------------------------------------------------------------------
+echo
+printf "%-8s %-10s %14s %14s %7s %13s %13s %9s\n" backend scenario "restgate req/s" "baseline req/s" ratio "restgate p99" "baseline p99" failures
+for row in "${ROWS[@]}"; do
+    read -r backend s rr br rp bp rf bf <<<"$row"
+    ratio=$(awk -v a="$rr" -v b="$br" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}')
+    printf "%-8s %-10s %14s %14s %7s %10s ms %10s ms %9s\n" "$backend" "$s" "$rr" "$br" "$ratio" "$rp" "$bp" "$rf/$bf"
+done
+echo "(ratio = restgate req/s / baseline req/s; failures = non-2xx + socket errors, restgate/baseline)"
