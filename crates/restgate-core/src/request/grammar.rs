@@ -416,20 +416,23 @@ fn name(c: &mut Cursor<'_>) -> Option<String> {
     if c.peek() == Some('"') {
         return quoted(c);
     }
+    // Scan bytes: every byte of a multi-byte character is >= 0x80 and part of the name.
+    let bytes = c.s.as_bytes();
     let start = c.pos;
+    let mut i = start;
     loop {
-        while c.peek().is_some_and(is_name_char) {
-            c.bump();
+        while i < bytes.len() && (bytes[i] >= 0x80 || is_name_char(bytes[i] as char)) {
+            i += 1;
         }
         // A dash continues the name unless it starts an arrow.
-        let r = c.rest();
-        if r.starts_with('-') && !r.starts_with("->") && c.pos > start {
-            c.bump();
+        if i > start && bytes.get(i) == Some(&b'-') && bytes.get(i + 1) != Some(&b'>') {
+            i += 1;
             continue;
         }
         break;
     }
-    let n = c.s[start..c.pos].trim();
+    c.pos = i;
+    let n = c.s[start..i].trim();
     (!n.is_empty()).then(|| n.to_owned())
 }
 
@@ -831,6 +834,11 @@ pub fn split_key(key: &str) -> Result<(Vec<String>, Field), ApiError> {
 
 /// Splits a reserved key with an embed prefix: `actors.order` → (`[actors]`, `order`).
 pub fn split_reserved(key: &str) -> (Vec<String>, &str) {
+    // Most keys are filters: decide on the last dot-separated word first.
+    let last = key.rsplit('.').next().unwrap_or(key);
+    if !matches!(last, "order" | "limit" | "offset" | "or" | "and") {
+        return (Vec::new(), key);
+    }
     for word in ["not.or", "not.and", "order", "limit", "offset", "or", "and"] {
         if key == word {
             return (Vec::new(), word);

@@ -21,11 +21,11 @@
 //! let Plan::Read(p) = plan(&req, &catalog, &PlanOptions::default()).unwrap() else { panic!() };
 //!
 //! let s = read_statement(&SqliteDialect, &p).unwrap();
-//! assert_eq!(s.sql, r#"SELECT json_object('id', "people"."id") FROM "main"."people" WHERE "people"."name" = ? LIMIT ?"#);
+//! assert_eq!(s.sql, r#"SELECT json_object('id', "id") FROM "main"."people" WHERE "name" = ? LIMIT ?"#);
 //! let s = read_statement(&PostgresDialect, &p).unwrap();
-//! assert_eq!(s.sql, r#"SELECT json_build_object('id', "people"."id") FROM "main"."people" WHERE "people"."name" = $1 LIMIT $2"#);
+//! assert_eq!(s.sql, r#"SELECT json_build_object('id', "id") FROM "main"."people" WHERE "name" = $1 LIMIT $2"#);
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
-//! assert_eq!(s.sql, "SELECT JSON_OBJECT('id', `people`.`id`) FROM `main`.`people` WHERE `people`.`name` = ? LIMIT ?");
+//! assert_eq!(s.sql, "SELECT JSON_OBJECT('id', `id`) FROM `main`.`people` WHERE `name` = ? LIMIT ?");
 //! ```
 
 mod dialect;
@@ -55,27 +55,19 @@ impl From<(String, Values)> for Statement {
     }
 }
 
-/// Whether column references carry the table name (not inside RETURNING).
-#[derive(Clone, Copy)]
-enum Qualify {
-    Yes,
-    No,
-}
-
 fn table_ref(t: &Table) -> (Alias, Alias) {
     (Alias::new(t.schema.as_str()), Alias::new(t.name.as_str()))
 }
 
-fn column(t: &Table, c: &Column, q: Qualify) -> Expr {
-    match q {
-        Qualify::Yes => Expr::col((Alias::new(t.name.as_str()), Alias::new(c.name.as_str()))),
-        Qualify::No => Expr::col(Alias::new(c.name.as_str())),
-    }
+/// A column reference. Statements read one table, so names stay unqualified
+/// (which RETURNING also requires on some databases).
+fn column(c: &Column) -> Expr {
+    Expr::col(Alias::new(c.name.as_str()))
 }
 
 /// The value expression of a reference, as filters and ORDER BY compare it.
-fn compared(d: &dyn Dialect, r: &ColumnRef<'_>, q: Qualify) -> Expr {
-    let e = column(r.table, r.column, q);
+fn compared(d: &dyn Dialect, r: &ColumnRef<'_>) -> Expr {
+    let e = column(r.column);
     if r.json_path.is_empty() {
         e
     } else {
@@ -84,12 +76,12 @@ fn compared(d: &dyn Dialect, r: &ColumnRef<'_>, q: Qualify) -> Expr {
 }
 
 /// The JSON object of one row in `shape`.
-fn row_object(d: &dyn Dialect, shape: &Shape<'_>, q: Qualify) -> Expr {
+fn row_object(d: &dyn Dialect, shape: &Shape<'_>) -> Expr {
     let pairs = shape
         .fields
         .iter()
         .map(|f| {
-            let base = column(f.source.table, f.source.column, q);
+            let base = column(f.source.column);
             let mut e = if f.source.json_path.is_empty() { base } else { d.json_path(base, &f.source.json_path, false) };
             if let Some(ty) = f.cast {
                 e = d.cast(e, ty);
@@ -100,13 +92,27 @@ fn row_object(d: &dyn Dialect, shape: &Shape<'_>, q: Qualify) -> Expr {
     d.json_object(pairs)
 }
 
-fn condition(d: &dyn Dialect, c: &Cond<'_>, q: Qualify) -> Result<Condition, ApiError> {
+/// A condition as one expression; sea-query parenthesizes nested AND/OR/NOT by precedence.
+fn condition(d: &dyn Dialect, c: &Cond<'_>) -> Result<Expr, ApiError> {
     Ok(match c {
-        Cond::And(cs) => cs.iter().try_fold(Condition::all(), |acc, c| Ok::<_, ApiError>(acc.add(condition(d, c, q)?)))?,
-        Cond::Or(cs) => cs.iter().try_fold(Condition::any(), |acc, c| Ok::<_, ApiError>(acc.add(condition(d, c, q)?)))?,
-        Cond::Not(c) => Condition::all().add(condition(d, c, q)?).not(),
-        Cond::Test(r, t) => Condition::all().add(test(d, compared(d, r, q), t)?),
+        Cond::And(cs) => join(d, cs, true)?,
+        Cond::Or(cs) => join(d, cs, false)?,
+        Cond::Not(c) => condition(d, c)?.not(),
+        Cond::Test(r, t) => test(d, compared(d, r), t)?,
     })
+}
+
+fn join(d: &dyn Dialect, cs: &[Cond<'_>], and: bool) -> Result<Expr, ApiError> {
+    let mut acc: Option<Expr> = None;
+    for c in cs {
+        let e = condition(d, c)?;
+        acc = Some(match acc {
+            None => e,
+            Some(a) if and => a.and(e),
+            Some(a) => a.or(e),
+        });
+    }
+    Ok(acc.unwrap_or_else(|| always(and)))
 }
 
 fn always(yes: bool) -> Expr {
@@ -160,7 +166,7 @@ fn test(d: &dyn Dialect, e: Expr, t: &Test) -> Result<Expr, ApiError> {
 fn order_by(d: &dyn Dialect, s: &mut SelectStatement, order: &[OrderBy<'_>]) {
     for o in order {
         s.order_by_expr_with_nulls(
-            compared(d, &o.source, Qualify::Yes),
+            compared(d, &o.source),
             if o.desc { Order::Desc } else { Order::Asc },
             if o.nulls_first { NullOrdering::First } else { NullOrdering::Last },
         );
@@ -169,9 +175,9 @@ fn order_by(d: &dyn Dialect, s: &mut SelectStatement, order: &[OrderBy<'_>]) {
 
 fn select_rows(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>) -> Result<SelectStatement, ApiError> {
     let mut s = Query::select();
-    s.expr(row_object(d, shape, Qualify::Yes)).from(table_ref(table));
+    s.expr(row_object(d, shape)).from(table_ref(table));
     if let Some(f) = filter {
-        s.cond_where(condition(d, f, Qualify::Yes)?);
+        s.and_where(condition(d, f)?);
     }
     order_by(d, &mut s, &shape.order);
     Ok(s)
@@ -198,24 +204,24 @@ pub fn count_statement(d: &dyn Dialect, table: &Table, filter: Option<&Cond<'_>>
     let mut s = Query::select();
     s.expr(Func::count(Expr::cust("*"))).from(table_ref(table));
     if let Some(f) = filter {
-        s.cond_where(condition(d, f, Qualify::Yes)?);
+        s.and_where(condition(d, f)?);
     }
     Ok(d.build_select(&s).into())
 }
 
 /// WHERE for a set of primary-key (or other unique-key) tuples.
-fn keys_condition(d: &dyn Dialect, table: &Table, cols: &[&Column], keys: &[Vec<SqlValue>]) -> Expr {
+fn keys_condition(d: &dyn Dialect, cols: &[&Column], keys: &[Vec<SqlValue>]) -> Expr {
     if keys.is_empty() {
         return always(false);
     }
     if let [c] = cols {
-        return column(table, c, Qualify::Yes).is_in(keys.iter().map(|k| d.bind(k[0].clone(), BindContext::Compare)));
+        return column(c).is_in(keys.iter().map(|k| d.bind(k[0].clone(), BindContext::Compare)));
     }
     let mut any = Condition::any();
     for k in keys {
         let mut all = Condition::all();
         for (c, v) in cols.iter().zip(k) {
-            all = all.add(column(table, c, Qualify::Yes).eq(d.bind(v.clone(), BindContext::Compare)));
+            all = all.add(column(c).eq(d.bind(v.clone(), BindContext::Compare)));
         }
         any = any.add(all);
     }
@@ -231,7 +237,7 @@ pub fn rows_by_keys(
     keys: &[Vec<SqlValue>],
 ) -> Result<Statement, ApiError> {
     let mut s = select_rows(d, table, shape, None)?;
-    s.and_where(keys_condition(d, table, key_cols, keys));
+    s.and_where(keys_condition(d, key_cols, keys));
     Ok(d.build_select(&s).into())
 }
 
@@ -243,7 +249,7 @@ pub fn rows_matching(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: 
 /// How many of the given key tuples already exist (tells an upsert's inserts from its updates).
 pub fn existing_keys(d: &dyn Dialect, table: &Table, key_cols: &[&Column], keys: &[Vec<SqlValue>]) -> Statement {
     let mut s = Query::select();
-    s.expr(Func::count(Expr::cust("*"))).from(table_ref(table)).and_where(keys_condition(d, table, key_cols, keys));
+    s.expr(Func::count(Expr::cust("*"))).from(table_ref(table)).and_where(keys_condition(d, key_cols, keys));
     d.build_select(&s).into()
 }
 
@@ -258,20 +264,18 @@ pub enum WriteReturn<'a, 'c> {
     Rows(&'a Shape<'c>),
 }
 
-fn returning_expr(d: &dyn Dialect, table: &Table, r: &WriteReturn<'_, '_>) -> Option<Expr> {
+fn returning_expr(d: &dyn Dialect, r: &WriteReturn<'_, '_>) -> Option<Expr> {
     match r {
         WriteReturn::Nothing => None,
-        WriteReturn::Keys(cols) => {
-            Some(d.json_object(cols.iter().map(|c| (c.name.clone(), d.json_value(column(table, c, Qualify::No), c.ty))).collect()))
-        }
-        WriteReturn::Rows(shape) => Some(row_object(d, shape, Qualify::No)),
+        WriteReturn::Keys(cols) => Some(d.json_object(cols.iter().map(|c| (c.name.clone(), d.json_value(column(c), c.ty))).collect())),
+        WriteReturn::Rows(shape) => Some(row_object(d, shape)),
     }
 }
 
 /// The statements of a write's main operation (more than one only for
 /// inserts of rows with no columns at all).
 pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &WriteReturn<'_, '_>) -> Result<Vec<Statement>, ApiError> {
-    let returning = returning_expr(d, table, ret).map(|e| Query::returning().expr(e));
+    let returning = returning_expr(d, ret).map(|e| Query::returning().expr(e));
     let value = |c: &Column, v: &Option<SqlValue>| match v {
         Some(v) => d.bind(v.clone(), BindContext::Write),
         None => d.default_value(c),
@@ -314,7 +318,7 @@ pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &
                 s.value(Alias::new(c.name.as_str()), value(c, v));
             }
             if let Some(f) = filter {
-                s.cond_where(condition(d, f, Qualify::No)?);
+                s.and_where(condition(d, f)?);
             }
             if let Some(r) = returning {
                 s.returning(r);
@@ -325,7 +329,7 @@ pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &
             let mut s = Query::delete();
             s.from_table(table_ref(table));
             if let Some(f) = filter {
-                s.cond_where(condition(d, f, Qualify::No)?);
+                s.and_where(condition(d, f)?);
             }
             if let Some(r) = returning {
                 s.returning(r);
