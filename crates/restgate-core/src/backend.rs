@@ -15,11 +15,25 @@ use crate::error::BackendError;
 use crate::request::CountPref;
 use crate::sql::{Dialect, Statement};
 
-/// JSON texts of rows, joined with commas into one buffer as they arrive.
-#[derive(Debug, Clone, Default)]
+/// The JSON texts of rows, kept as one JSON array in one buffer.
+///
+/// A backend appends what its statements return: one object per row
+/// ([`push`](Self::push)), or a run of objects the database already joined
+/// with commas ([`push_joined`](Self::push_joined), for dialects that
+/// aggregate a whole read into one text). Either way the buffer is the
+/// response body of a JSON read, with no copy.
+#[derive(Debug, Clone)]
 pub struct JsonRows {
+    /// `[` followed by the rows joined with commas (no closing bracket).
     buf: Vec<u8>,
+    /// End offset of each row in `buf`.
     ends: Vec<usize>,
+}
+
+impl Default for JsonRows {
+    fn default() -> Self {
+        JsonRows { buf: vec![b'['], ends: Vec::new() }
+    }
 }
 
 impl JsonRows {
@@ -28,12 +42,47 @@ impl JsonRows {
         Self::default()
     }
 
-    /// Appends one row's JSON text.
-    pub fn push(&mut self, row: &[u8]) {
+    fn separate(&mut self) {
         if !self.ends.is_empty() {
             self.buf.push(b',');
         }
+    }
+
+    /// Appends one row's JSON text.
+    pub fn push(&mut self, row: &[u8]) {
+        self.separate();
         self.buf.extend_from_slice(row);
+        self.ends.push(self.buf.len());
+    }
+
+    /// Appends JSON values joined with commas (`{..},{..}`), finding where
+    /// each ends with a scan of strings and nesting.
+    pub fn push_joined(&mut self, rows: &[u8]) {
+        if rows.is_empty() {
+            return;
+        }
+        self.separate();
+        let base = self.buf.len();
+        self.buf.extend_from_slice(rows);
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for (i, &b) in rows.iter().enumerate() {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                b',' if depth == 0 => self.ends.push(base + i),
+                _ => {}
+            }
+        }
         self.ends.push(self.buf.len());
     }
 
@@ -49,22 +98,38 @@ impl JsonRows {
 
     /// The rows joined with commas (no brackets).
     pub fn joined(&self) -> &[u8] {
-        &self.buf
+        &self.buf[1..]
     }
 
-    /// Takes the joined buffer.
-    pub fn into_joined(self) -> Vec<u8> {
+    /// The rows as a JSON array, without copying.
+    pub fn into_array(mut self) -> Vec<u8> {
+        self.buf.push(b']');
         self.buf
     }
 
     /// Each row's text.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        let mut start = 0;
+        let mut start = 1;
         self.ends.iter().map(move |&end| {
             let row = &self.buf[start..end];
             start = end + 1;
             row
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JsonRows;
+
+    #[test]
+    fn joined_runs_are_split_into_rows() {
+        let mut rows = JsonRows::new();
+        rows.push(br#"{"a":1}"#);
+        rows.push_joined(br#"{"s":"x,}\"{"},{"n":[1,{"m":2}]},{}"#);
+        let all: Vec<&[u8]> = rows.iter().collect();
+        assert_eq!(all, vec![&br#"{"a":1}"#[..], br#"{"s":"x,}\"{"}"#, br#"{"n":[1,{"m":2}]}"#, b"{}"]);
+        assert_eq!(rows.into_array(), br#"[{"a":1},{"s":"x,}\"{"},{"n":[1,{"m":2}]},{}]"#.to_vec());
     }
 }
 

@@ -66,29 +66,26 @@ fn finish(mut r: Response<Body>, applied: &[String]) -> Response<Body> {
 }
 
 /// Renders rows in the negotiated representation (the singular check already done).
-fn body(rows: &JsonRows, accept: Accept, shape: &Shape<'_>) -> Bytes {
+fn body(rows: JsonRows, accept: Accept, shape: &Shape<'_>) -> Bytes {
     match accept.representation {
-        Representation::Csv => Bytes::from(csv(rows, shape)),
+        Representation::Csv => Bytes::from(csv(&rows, shape)),
         Representation::SingleObject => {
             let row = rows.iter().next().unwrap_or(b"null");
             Bytes::from(if accept.strip_nulls { strip_nulls(row) } else { row.to_vec() })
         }
-        Representation::Json | Representation::OpenApi => {
+        Representation::Json | Representation::OpenApi if accept.strip_nulls => {
             let mut out = Vec::with_capacity(rows.joined().len() + 2);
             out.push(b'[');
-            if accept.strip_nulls {
-                for (i, row) in rows.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    out.extend_from_slice(&strip_nulls(row));
+            for (i, row) in rows.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
                 }
-            } else {
-                out.extend_from_slice(rows.joined());
+                out.extend_from_slice(&strip_nulls(row));
             }
             out.push(b']');
             Bytes::from(out)
         }
+        Representation::Json | Representation::OpenApi => Bytes::from(rows.into_array()),
     }
 }
 
@@ -151,7 +148,8 @@ fn csv(rows: &JsonRows, shape: &Shape<'_>) -> String {
 /// The response of a read.
 pub fn read(p: &ReadPlan<'_>, out: ReadOutput) -> Result<Response<Body>, ApiError> {
     let n = out.rows.len() as u64;
-    let status = match out.total {
+    let total = out.total;
+    let status = match total {
         Some(total) if p.offset > total => {
             return Err(ApiError::range_not_satisfiable("Requested range not satisfiable")
                 .with_details(format!("An offset of {} was requested, but there are only {total} rows.", p.offset))
@@ -166,13 +164,13 @@ pub fn read(p: &ReadPlan<'_>, out: ReadOutput) -> Result<Response<Body>, ApiErro
     let mut r = if p.headers_only {
         empty(status)
     } else {
-        let mut r = Response::new(Full::new(body(&out.rows, p.accept, &p.shape)));
+        let mut r = Response::new(Full::new(body(out.rows, p.accept, &p.shape)));
         *r.status_mut() = status;
         r
     };
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(p.accept.content_type()));
-    h.insert(header::CONTENT_RANGE, header_value(&content_range(p.offset, n, out.total)));
+    h.insert(header::CONTENT_RANGE, header_value(&content_range(p.offset, n, total)));
     Ok(finish(r, &p.applied))
 }
 
@@ -190,7 +188,7 @@ pub fn write(p: &WritePlan<'_>, out: WriteOutcome, base: &str) -> Response<Body>
         _ if has_body => StatusCode::OK,
         _ => StatusCode::NO_CONTENT,
     };
-    let mut r = match (&p.returning, &out.rows) {
+    let mut r = match (&p.returning, out.rows) {
         (Returning::Representation(shape), Some(rows)) => {
             let mut r = Response::new(Full::new(body(rows, p.accept, shape)));
             *r.status_mut() = status;

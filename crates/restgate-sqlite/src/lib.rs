@@ -44,10 +44,16 @@ pub struct SqliteBackend {
 impl SqliteBackend {
     /// Opens `url` (`sqlite:///abs/path.db`, `sqlite://relative.db`,
     /// `sqlite::memory:`) with foreign keys on, WAL journaling, a 5 s busy
-    /// timeout and REGEXP support. The file must exist.
+    /// timeout, REGEXP support and stable query plans ([`stable_plans`]).
+    /// The file must exist.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
         let opts = Self::options(url)?;
-        let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5)).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }))
+            .connect_with(opts)
+            .await?;
         Ok(SqliteBackend { pool })
     }
 
@@ -62,7 +68,9 @@ impl SqliteBackend {
     }
 
     /// Serves an existing pool. Its connections must have been opened with
-    /// REGEXP support (see [`options`](Self::options)) for `match`/`imatch`.
+    /// REGEXP support (see [`options`](Self::options)) for `match`/`imatch`;
+    /// call [`stable_plans`] on each (`after_connect`) for the speed
+    /// [`connect`](Self::connect) gets.
     pub fn from_pool(pool: SqlitePool) -> Self {
         SqliteBackend { pool }
     }
@@ -71,6 +79,28 @@ impl SqliteBackend {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// Turns on SQLite's query planner stability guarantee for `conn`.
+///
+/// Without it SQLite marks a prepared statement expired whenever a bound
+/// value that its planner looked at (an indexed column's comparison value,
+/// a LIMIT) is bound again, and compiles the SQL anew on every execution.
+/// With it, plans do not depend on bound values, so sqlx's cached prepared
+/// statements are reused as they are.
+pub async fn stable_plans(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is the open connection's handle, exclusively ours while
+    // `handle` is locked; SQLITE_DBCONFIG_ENABLE_QPSG takes an int (1 = on)
+    // and an optional int* for the new setting, for which we pass NULL.
+    #[allow(unsafe_code)]
+    let rc =
+        unsafe { libsqlite3_sys::sqlite3_db_config(db, libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG, 1i32, std::ptr::null_mut::<i32>()) };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sqlx::Error::Configuration(format!("sqlite3_db_config(ENABLE_QPSG) failed with code {rc}").into()));
+    }
+    Ok(())
 }
 
 fn query(stmt: &Statement) -> sqlx::query::Query<'static, Sqlite, SqlxValues> {
@@ -112,9 +142,12 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
     BackendError::new(kind, code, e.to_string())
 }
 
+/// A row holds one JSON object, or the objects of a whole read joined with
+/// commas (NULL when there were none).
 fn push_row(rows: &mut JsonRows, row: &SqliteRow) -> Result<(), sqlx::Error> {
-    let text: Option<&str> = row.try_get(0)?;
-    rows.push(text.unwrap_or("null").as_bytes());
+    if let Some(text) = row.try_get::<Option<&str>, _>(0)? {
+        rows.push_joined(text.as_bytes());
+    }
     Ok(())
 }
 

@@ -24,6 +24,30 @@ pub enum BindContext {
     Write,
 }
 
+/// One sort key of [`Dialect::join_rows`]: a column of the subquery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinOrder {
+    /// The subquery's column alias.
+    pub key: String,
+    /// Descending.
+    pub desc: bool,
+    /// NULLs first.
+    pub nulls_first: bool,
+}
+
+fn order_clause(keys: &[JoinOrder], quote: char) -> String {
+    let mut s = String::new();
+    for (i, k) in keys.iter().enumerate() {
+        s.push_str(if i == 0 { " ORDER BY " } else { ", " });
+        s.push(quote);
+        s.push_str(&k.key);
+        s.push(quote);
+        s.push_str(if k.desc { " DESC" } else { " ASC" });
+        s.push_str(if k.nulls_first { " NULLS FIRST" } else { " NULLS LAST" });
+    }
+    s
+}
+
 /// The SQL differences of one database.
 pub trait Dialect: Send + Sync + 'static {
     /// The backend's name, for error details (`sqlite`, `postgresql`, `mysql`).
@@ -39,6 +63,15 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// Whether INSERT/UPDATE/DELETE accept `RETURNING`.
     fn returning(&self) -> bool;
+
+    /// The SQL of an aggregate that joins the `column` texts of a subquery's
+    /// rows with commas, sorted by the subquery's columns in `order`, so a
+    /// read returns one row instead of many. `None` (the default) fetches
+    /// rows one by one.
+    fn join_rows(&self, column: &str, order: &[JoinOrder]) -> Option<String> {
+        let _ = (column, order);
+        None
+    }
 
     /// A JSON object from key/value pairs, as the database's JSON text.
     fn json_object(&self, pairs: Vec<(String, Expr)>) -> Expr;
@@ -188,6 +221,11 @@ impl Dialect for SqliteDialect {
         true
     }
 
+    fn join_rows(&self, column: &str, order: &[JoinOrder]) -> Option<String> {
+        // group_concat(... ORDER BY ...) needs SQLite 3.44; the bundled library is newer.
+        Some(format!("group_concat(\"{column}\", ','{})", order_clause(order, '"')))
+    }
+
     fn json_object(&self, pairs: Vec<(String, Expr)>) -> Expr {
         if pairs.len() <= SQLITE_PAIRS_PER_CALL {
             return Func::cust("json_object").args(pairs_to_args(pairs)).into();
@@ -316,6 +354,10 @@ impl Dialect for PostgresDialect {
     fn returning(&self) -> bool {
         true
     }
+    fn join_rows(&self, column: &str, order: &[JoinOrder]) -> Option<String> {
+        Some(format!("string_agg(\"{column}\"::text, ','{})", order_clause(order, '"')))
+    }
+
     fn json_object(&self, pairs: Vec<(String, Expr)>) -> Expr {
         // json_build_object takes at most 100 arguments: merge jsonb chunks beyond that.
         if pairs.len() <= 50 {

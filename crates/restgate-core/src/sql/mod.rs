@@ -2,7 +2,8 @@
 //!
 //! Statements are built with sea-query and rendered with the dialect's
 //! builder: every value is a bound parameter, every identifier comes from
-//! the catalog. Reads select one JSON text per row, built by the database.
+//! the catalog. Reads select JSON built by the database: one text per row,
+//! or (where the dialect joins rows) one text for the whole read.
 //!
 //! # Example
 //!
@@ -21,18 +22,24 @@
 //! let Plan::Read(p) = plan(&req, &catalog, &PlanOptions::default()).unwrap() else { panic!() };
 //!
 //! let s = read_statement(&SqliteDialect, &p).unwrap();
-//! assert_eq!(s.sql, r#"SELECT json_object('id', "id") FROM "main"."people" WHERE "name" = ? LIMIT ?"#);
+//! assert_eq!(
+//!     s.sql,
+//!     r#"SELECT group_concat("j", ',') FROM (SELECT json_object('id', "id") AS "j" FROM "main"."people" WHERE "name" = ? LIMIT 5) AS t"#
+//! );
 //! let s = read_statement(&PostgresDialect, &p).unwrap();
-//! assert_eq!(s.sql, r#"SELECT json_build_object('id', "id") FROM "main"."people" WHERE "name" = $1 LIMIT $2"#);
+//! assert_eq!(
+//!     s.sql,
+//!     r#"SELECT string_agg("j"::text, ',') FROM (SELECT json_build_object('id', "id") AS "j" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS t"#
+//! );
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
-//! assert_eq!(s.sql, "SELECT JSON_OBJECT('id', `id`) FROM `main`.`people` WHERE `name` = ? LIMIT ?");
+//! assert_eq!(s.sql, "SELECT JSON_OBJECT('id', `id`) AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5");
 //! ```
 
 mod dialect;
 
 use sea_query::{Alias, Condition, Expr, ExprTrait, Func, NullOrdering, OnConflict, Order, Query, SelectStatement, Values};
 
-pub use dialect::{BindContext, Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
+pub use dialect::{BindContext, Dialect, JoinOrder, MySqlDialect, PostgresDialect, SqliteDialect};
 
 use crate::catalog::{Column, Table};
 use crate::error::ApiError;
@@ -183,21 +190,48 @@ fn select_rows(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option
     Ok(s)
 }
 
-/// The rows of a read: one JSON object text per row.
+/// The rows of a read. Where the dialect can join texts in the database
+/// ([`Dialect::join_rows`]), the statement returns one row: every object,
+/// in order, joined with commas (NULL when there is none). Otherwise it
+/// returns one JSON object text per row.
 pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, ApiError> {
-    let mut s = select_rows(d, p.table, &p.shape, p.filter.as_ref())?;
-    if let Some(l) = p.limit {
-        s.limit(l);
+    let mut s = Query::select();
+    s.expr_as(row_object(d, &p.shape), Alias::new(ROW)).from(table_ref(p.table));
+    if let Some(f) = &p.filter {
+        s.and_where(condition(d, f)?);
     }
-    if p.offset > 0 {
-        if p.limit.is_none() {
-            // Every dialect needs a LIMIT before OFFSET.
-            s.limit(i64::MAX as u64);
+    order_by(d, &mut s, &p.shape.order);
+    let keys: Vec<JoinOrder> = p
+        .shape
+        .order
+        .iter()
+        .enumerate()
+        .map(|(i, o)| JoinOrder { key: format!("k{i}"), desc: o.desc, nulls_first: o.nulls_first })
+        .collect();
+    let join = d.join_rows(ROW, &keys);
+    if join.is_some() {
+        // The sort keys travel with each row so the join keeps the order.
+        for (o, k) in p.shape.order.iter().zip(&keys) {
+            s.expr_as(compared(d, &o.source), Alias::new(k.key.as_str()));
         }
-        s.offset(p.offset);
     }
-    Ok(d.build_select(&s).into())
+    let (mut sql, values) = d.build_select(&s);
+    // LIMIT and OFFSET are written as literals (they are integers restgate
+    // parsed, never request text): SQLite re-prepares a statement whenever a
+    // bound LIMIT changes, and a literal keeps each page size's plan cached.
+    match (p.limit, p.offset) {
+        (None, 0) => {}
+        (Some(l), 0) => sql.push_str(&format!(" LIMIT {l}")),
+        (l, o) => sql.push_str(&format!(" LIMIT {} OFFSET {o}", l.unwrap_or(i64::MAX as u64))),
+    }
+    if let Some(join) = join {
+        sql = format!("SELECT {join} FROM ({sql}) AS t");
+    }
+    Ok(Statement { sql, values })
 }
+
+/// The alias of the JSON object column in a read's inner select.
+const ROW: &str = "j";
 
 /// `SELECT count(*)` of the rows matching `filter`.
 pub fn count_statement(d: &dyn Dialect, table: &Table, filter: Option<&Cond<'_>>) -> Result<Statement, ApiError> {
