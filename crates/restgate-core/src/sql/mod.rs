@@ -208,7 +208,8 @@ pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, Ap
         .enumerate()
         .map(|(i, o)| JoinOrder { key: format!("k{i}"), desc: o.desc, nulls_first: o.nulls_first })
         .collect();
-    let join = d.join_rows(ROW, &keys);
+    // A read pinned to one row by its primary key gains nothing from joining.
+    let join = if pins_one_row(p) { None } else { d.join_rows(ROW, &keys) };
     if join.is_some() {
         // The sort keys travel with each row so the join keeps the order.
         for (o, k) in p.shape.order.iter().zip(&keys) {
@@ -228,6 +229,23 @@ pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, Ap
         sql = format!("SELECT {join} FROM ({sql}) AS t");
     }
     Ok(Statement { sql, values })
+}
+
+/// Whether the top-level filter fixes every primary-key column with `eq`.
+fn pins_one_row(p: &ReadPlan<'_>) -> bool {
+    fn pinned<'a>(c: &'a Cond<'_>) -> Option<&'a str> {
+        match c {
+            Cond::Test(r, Test::Compare(Operator::Eq, _)) if r.json_path.is_empty() => Some(r.column.name.as_str()),
+            _ => None,
+        }
+    }
+    let pk = &p.table.primary_key;
+    let tests: Vec<&str> = match &p.filter {
+        Some(Cond::And(cs)) => cs.iter().filter_map(pinned).collect(),
+        Some(c) => pinned(c).into_iter().collect(),
+        None => return false,
+    };
+    !pk.is_empty() && pk.iter().all(|k| tests.contains(&k.as_str()))
 }
 
 /// The alias of the JSON object column in a read's inner select.
