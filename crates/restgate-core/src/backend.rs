@@ -167,6 +167,33 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Opens a read-write transaction.
     async fn begin(&self) -> Result<Box<dyn WriteTx>, BackendError>;
+
+    /// Runs a write that is a single statement with nothing to check
+    /// afterwards: with `rows`, it returns one JSON text per affected row
+    /// (RETURNING); otherwise only the number of affected rows. A single
+    /// statement is atomic by itself, so a backend may run it without an
+    /// explicit transaction; the default wraps it in one.
+    async fn write_one(&self, stmt: &Statement, rows: bool) -> Result<(JsonRows, u64), BackendError> {
+        let mut tx = self.begin().await?;
+        let result = if rows {
+            tx.fetch_rows(stmt).await.map(|r| {
+                let n = r.len() as u64;
+                (r, n)
+            })
+        } else {
+            tx.execute(stmt).await.map(|n| (JsonRows::new(), n))
+        };
+        match result {
+            Ok(v) => {
+                tx.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
 }
 
 /// An open read-write transaction. Dropping it without commit rolls back.

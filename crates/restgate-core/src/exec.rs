@@ -43,6 +43,9 @@ pub struct WriteOutcome {
 
 /// Runs a write in one transaction.
 pub async fn write(backend: &dyn Backend, p: &WritePlan<'_>) -> Result<WriteOutcome, ApiError> {
+    if let Some(out) = write_single(backend, p).await? {
+        return Ok(out);
+    }
     let mut tx = backend.begin().await?;
     match write_in(backend, &mut *tx, p).await {
         Ok(outcome) => {
@@ -60,6 +63,39 @@ pub async fn write(backend: &dyn Backend, p: &WritePlan<'_>) -> Result<WriteOutc
             Err(e)
         }
     }
+}
+
+/// The common write — one statement, nothing to count before or check
+/// after — runs on its own through [`Backend::write_one`]. `None`: the write
+/// needs the full transaction.
+async fn write_single(backend: &dyn Backend, p: &WritePlan<'_>) -> Result<Option<WriteOutcome>, ApiError> {
+    let d = backend.dialect();
+    let merge = matches!(&p.op, WriteOp::Insert { conflict: Some(c), .. } if c.resolution == Resolution::MergeDuplicates);
+    if p.rollback || p.max_affected.is_some() || p.accept.representation == Representation::SingleObject || merge {
+        return Ok(None);
+    }
+    let pk: Vec<&Column> = p.table.primary_key.iter().filter_map(|n| p.table.column(n)).collect();
+    let ret = match &p.returning {
+        Returning::Representation(s) if d.returning() && s.order.is_empty() => WriteReturn::Rows(s),
+        Returning::Representation(_) => return Ok(None),
+        Returning::Location if p.action == Action::Insert && !pk.is_empty() => {
+            if !d.returning() {
+                return Ok(None);
+            }
+            WriteReturn::Keys(&pk)
+        }
+        Returning::Location | Returning::Minimal => WriteReturn::Nothing,
+    };
+    let stmts = sql::write_statements(d, p.table, &p.op, &ret)?;
+    let [stmt] = stmts.as_slice() else { return Ok(None) };
+    let (rows, affected) = backend.write_one(stmt, !matches!(ret, WriteReturn::Nothing)).await?;
+    let mut out = WriteOutcome { affected, ..WriteOutcome::default() };
+    match ret {
+        WriteReturn::Rows(_) => out.rows = Some(rows),
+        WriteReturn::Keys(cols) => out.location = rows.iter().next().and_then(|first| location_pairs(cols, first)),
+        WriteReturn::Nothing => {}
+    }
+    Ok(Some(out))
 }
 
 async fn write_in(backend: &dyn Backend, tx: &mut dyn WriteTx, p: &WritePlan<'_>) -> Result<WriteOutcome, ApiError> {
