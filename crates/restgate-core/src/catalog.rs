@@ -30,7 +30,14 @@ pub struct Catalog {
 
 impl Catalog {
     /// A catalog of `tables`, serving `schemas` (the first is the default).
-    pub fn new(schemas: Vec<String>, tables: Vec<Table>) -> Self {
+    pub fn new(schemas: Vec<String>, mut tables: Vec<Table>) -> Self {
+        for t in &mut tables {
+            t.sql_schema = intern(&t.schema);
+            t.sql_name = intern(&t.name);
+            for c in &mut t.columns {
+                c.sql_name = intern(&c.name);
+            }
+        }
         let index = tables.iter().enumerate().map(|(i, t)| ((t.schema.clone(), t.name.clone()), i)).collect();
         Catalog { schemas, tables, index }
     }
@@ -65,6 +72,25 @@ impl Catalog {
     pub fn closest_table(&self, schema: &str, name: &str) -> Option<&str> {
         closest(name, self.tables.iter().filter(|t| t.schema == schema).map(|t| t.name.as_str()))
     }
+}
+
+/// A `'static` copy of an identifier, shared by every catalog that names it.
+///
+/// Statements are built from catalog names on every request; interned
+/// names are handed to the SQL builder without a copy. Each distinct name
+/// is kept once for the life of the process, so reloading a catalog with the
+/// same names costs nothing more.
+fn intern(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(&n) = names.get(name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
 }
 
 /// The candidate closest to `name` by edit distance, when it is close enough.
@@ -125,6 +151,9 @@ pub struct Table {
     pub deletable: bool,
     /// Comment, if the database keeps one.
     pub description: Option<String>,
+    /// `schema` and `name`, interned by [`Catalog::new`] for SQL rendering.
+    pub(crate) sql_schema: &'static str,
+    pub(crate) sql_name: &'static str,
 }
 
 impl Table {
@@ -142,6 +171,8 @@ impl Table {
             updatable: true,
             deletable: true,
             description: None,
+            sql_schema: "",
+            sql_name: "",
         }
     }
 
@@ -196,6 +227,8 @@ pub struct Column {
     pub description: Option<String>,
     /// Allowed values of an enum column, where known.
     pub enum_values: Vec<String>,
+    /// `name`, interned by [`Catalog::new`] for SQL rendering.
+    pub(crate) sql_name: &'static str,
 }
 
 impl Column {
@@ -212,6 +245,7 @@ impl Column {
             auto_increment: false,
             description: None,
             enum_values: Vec::new(),
+            sql_name: "",
         }
     }
 

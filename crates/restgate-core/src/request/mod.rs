@@ -245,8 +245,8 @@ impl ApiRequest {
             action,
             target,
             profile,
-            select: vec![SelectItem::Star],
-            filters: Vec::new(),
+            select: Vec::new(),
+            filters: Vec::with_capacity(4),
             logic: Vec::new(),
             order: Vec::new(),
             limit: None,
@@ -261,6 +261,7 @@ impl ApiRequest {
             payload: None,
         };
         let is_rpc = matches!(req.target, Target::Rpc(_));
+        let mut selected = false;
 
         for pair in query.unwrap_or("").split('&') {
             if pair.is_empty() {
@@ -271,7 +272,10 @@ impl ApiRequest {
             let value = decode(v)?;
             let (key, value) = (key.as_ref(), value.as_ref());
             match key {
-                "select" => req.select = grammar::parse_select(value)?,
+                "select" => {
+                    req.select = grammar::parse_select(value)?;
+                    selected = true;
+                }
                 "columns" => req.columns = Some(parse_name_list("columns", value)?),
                 "on_conflict" => req.on_conflict = Some(parse_name_list("on_conflict", value)?),
                 _ => {
@@ -317,6 +321,9 @@ impl ApiRequest {
             }
         }
 
+        if !selected {
+            req.select.push(SelectItem::Star);
+        }
         if matches!(action, Action::Insert | Action::Update | Action::Put) && !matches!(req.target, Target::Root) {
             req.payload = Some(parse_body(headers, body, req.columns.is_some())?);
         }

@@ -28,7 +28,7 @@ pub enum BindContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinOrder {
     /// The subquery's column alias.
-    pub key: String,
+    pub key: &'static str,
     /// Descending.
     pub desc: bool,
     /// NULLs first.
@@ -40,7 +40,7 @@ fn order_clause(keys: &[JoinOrder], quote: char) -> String {
     for (i, k) in keys.iter().enumerate() {
         s.push_str(if i == 0 { " ORDER BY " } else { ", " });
         s.push(quote);
-        s.push_str(&k.key);
+        s.push_str(k.key);
         s.push(quote);
         s.push_str(if k.desc { " DESC" } else { " ASC" });
         s.push_str(if k.nulls_first { " NULLS FIRST" } else { " NULLS LAST" });
@@ -153,7 +153,7 @@ fn json_bool(e: Expr, yes: &'static str, no: &'static str) -> Expr {
 fn pairs_to_args(pairs: Vec<(String, Expr)>) -> Vec<Expr> {
     let mut args = Vec::with_capacity(pairs.len() * 2);
     for (k, v) in pairs {
-        args.push(lit(&k));
+        args.push(Expr::Constant(sea_query::Value::String(Some(k))));
         args.push(v);
     }
     args

@@ -37,7 +37,9 @@
 
 mod dialect;
 
-use sea_query::{Alias, Condition, Expr, ExprTrait, Func, NullOrdering, OnConflict, Order, Query, SelectStatement, Values};
+use std::fmt::Write as _;
+
+use sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering, OnConflict, Order, Query, SelectStatement, Values};
 
 pub use dialect::{BindContext, Dialect, JoinOrder, MySqlDialect, PostgresDialect, SqliteDialect};
 
@@ -62,14 +64,33 @@ impl From<(String, Values)> for Statement {
     }
 }
 
-fn table_ref(t: &Table) -> (Alias, Alias) {
-    (Alias::new(t.schema.as_str()), Alias::new(t.name.as_str()))
+/// A catalog identifier for sea-query, without a copy. Names holding a
+/// quote character of any dialect take sea-query's escaping path instead.
+#[derive(Debug, Clone, Copy)]
+struct Ident(&'static str);
+
+impl sea_query::Iden for Ident {
+    fn quoted(&self) -> std::borrow::Cow<'static, str> {
+        if self.0.contains(['"', '`']) {
+            std::borrow::Cow::Owned(self.0.to_owned())
+        } else {
+            std::borrow::Cow::Borrowed(self.0)
+        }
+    }
+
+    fn unquoted(&self) -> &str {
+        self.0
+    }
+}
+
+fn table_ref(t: &Table) -> (Ident, Ident) {
+    (Ident(t.sql_schema), Ident(t.sql_name))
 }
 
 /// A column reference. Statements read one table, so names stay unqualified
 /// (which RETURNING also requires on some databases).
 fn column(c: &Column) -> Expr {
-    Expr::col(Alias::new(c.name.as_str()))
+    Expr::col(Ident(c.sql_name))
 }
 
 /// The value expression of a reference, as filters and ORDER BY compare it.
@@ -196,37 +217,44 @@ fn select_rows(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option
 /// returns one JSON object text per row.
 pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, ApiError> {
     let mut s = Query::select();
-    s.expr_as(row_object(d, &p.shape), Alias::new(ROW)).from(table_ref(p.table));
+    s.expr_as(row_object(d, &p.shape), Ident(ROW)).from(table_ref(p.table));
     if let Some(f) = &p.filter {
         s.and_where(condition(d, f)?);
     }
     order_by(d, &mut s, &p.shape.order);
-    let keys: Vec<JoinOrder> = p
-        .shape
-        .order
-        .iter()
-        .enumerate()
-        .map(|(i, o)| JoinOrder { key: format!("k{i}"), desc: o.desc, nulls_first: o.nulls_first })
-        .collect();
+    let keys: Vec<JoinOrder> =
+        p.shape.order.iter().zip(SORT_KEYS).map(|(o, key)| JoinOrder { key, desc: o.desc, nulls_first: o.nulls_first }).collect();
     // A read pinned to one row by its primary key gains nothing from joining.
-    let join = if pins_one_row(p) { None } else { d.join_rows(ROW, &keys) };
+    let joinable = keys.len() == p.shape.order.len() && !pins_one_row(p);
+    let join = if joinable { d.join_rows(ROW, &keys) } else { None };
     if join.is_some() {
         // The sort keys travel with each row so the join keeps the order.
         for (o, k) in p.shape.order.iter().zip(&keys) {
-            s.expr_as(compared(d, &o.source), Alias::new(k.key.as_str()));
+            s.expr_as(compared(d, &o.source), Ident(k.key));
         }
     }
-    let (mut sql, values) = d.build_select(&s);
+    let (inner, values) = d.build_select(&s);
     // LIMIT and OFFSET are written as literals (they are integers restgate
     // parsed, never request text): SQLite re-prepares a statement whenever a
     // bound LIMIT changes, and a literal keeps each page size's plan cached.
+    let mut sql = String::with_capacity(inner.len() + 96);
+    if let Some(join) = &join {
+        sql.push_str("SELECT ");
+        sql.push_str(join);
+        sql.push_str(" FROM (");
+    }
+    sql.push_str(&inner);
     match (p.limit, p.offset) {
         (None, 0) => {}
-        (Some(l), 0) => sql.push_str(&format!(" LIMIT {l}")),
-        (l, o) => sql.push_str(&format!(" LIMIT {} OFFSET {o}", l.unwrap_or(i64::MAX as u64))),
+        (Some(l), 0) => {
+            let _ = write!(sql, " LIMIT {l}");
+        }
+        (l, o) => {
+            let _ = write!(sql, " LIMIT {} OFFSET {o}", l.unwrap_or(i64::MAX as u64));
+        }
     }
-    if let Some(join) = join {
-        sql = format!("SELECT {join} FROM ({sql}) AS t");
+    if join.is_some() {
+        sql.push_str(") AS t");
     }
     Ok(Statement { sql, values })
 }
@@ -240,16 +268,19 @@ fn pins_one_row(p: &ReadPlan<'_>) -> bool {
         }
     }
     let pk = &p.table.primary_key;
-    let tests: Vec<&str> = match &p.filter {
-        Some(Cond::And(cs)) => cs.iter().filter_map(pinned).collect(),
-        Some(c) => pinned(c).into_iter().collect(),
+    let tests: &[Cond<'_>] = match &p.filter {
+        Some(Cond::And(cs)) => cs,
+        Some(c) => std::slice::from_ref(c),
         None => return false,
     };
-    !pk.is_empty() && pk.iter().all(|k| tests.contains(&k.as_str()))
+    !pk.is_empty() && pk.iter().all(|k| tests.iter().any(|c| pinned(c) == Some(k.as_str())))
 }
 
 /// The alias of the JSON object column in a read's inner select.
 const ROW: &str = "j";
+
+/// The aliases of a joined read's sort keys; longer orders fetch rows one by one.
+const SORT_KEYS: [&str; 16] = ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11", "k12", "k13", "k14", "k15"];
 
 /// `SELECT count(*)` of the rows matching `filter`.
 pub fn count_statement(d: &dyn Dialect, table: &Table, filter: Option<&Cond<'_>>) -> Result<Statement, ApiError> {
@@ -347,7 +378,7 @@ pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &
                 return Ok(vec![one; rows.len()]);
             }
             let mut s = Query::insert();
-            s.into_table(table_ref(table)).columns(columns.iter().map(|c| Alias::new(c.name.as_str())));
+            s.into_table(table_ref(table)).columns(columns.iter().map(|c| Ident(c.sql_name)));
             for row in rows {
                 let exprs: Vec<Expr> = columns.iter().zip(row).map(|(c, v)| value(c, v)).collect();
                 s.values(exprs).map_err(|_| ApiError::invalid_body("All object keys must match"))?;
@@ -367,7 +398,7 @@ pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &
             let mut s = Query::update();
             s.table(table_ref(table));
             for (c, v) in set {
-                s.value(Alias::new(c.name.as_str()), value(c, v));
+                s.value(Ident(c.sql_name), value(c, v));
             }
             if let Some(f) = filter {
                 s.and_where(condition(d, f)?);
@@ -392,19 +423,16 @@ pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &
 }
 
 fn on_conflict(c: &Conflict<'_>, columns: &[&Column]) -> OnConflict {
-    let mut oc = OnConflict::columns(c.target.iter().map(|t| Alias::new(t.name.as_str())));
+    let mut oc = OnConflict::columns(c.target.iter().map(|t| Ident(t.sql_name)));
     match c.resolution {
         Resolution::IgnoreDuplicates => {
             oc.do_nothing();
         }
         Resolution::MergeDuplicates => {
-            let mut update: Vec<Alias> = columns
-                .iter()
-                .filter(|col| !c.target.iter().any(|t| t.name == col.name))
-                .map(|col| Alias::new(col.name.as_str()))
-                .collect();
+            let mut update: Vec<Ident> =
+                columns.iter().filter(|col| !c.target.iter().any(|t| t.name == col.name)).map(|col| Ident(col.sql_name)).collect();
             if update.is_empty() {
-                update = c.target.iter().map(|t| Alias::new(t.name.as_str())).collect();
+                update = c.target.iter().map(|t| Ident(t.sql_name)).collect();
             }
             oc.update_columns(update);
         }
