@@ -5,7 +5,7 @@
 //! axum `Router` and checks statuses, headers and JSON bodies against a
 //! database loaded with the same logical fixture. A backend plugs in by
 //! implementing [`Harness`]: give each test a fresh, isolated database
-//! loaded with the fixture, and build a [`RestGate`] over it. Then:
+//! loaded with the fixture, and build a [`RestGate`](restgate_core::RestGate) over it. Then:
 //!
 //! ```ignore
 //! // tests/conformance.rs of your backend crate
