@@ -33,7 +33,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("restgate is serving {} on {base}\n\nTry:", path.display());
-    println!("  curl '{base}/customers?select=id,name,city:profile->>city&vip=is.true'");
+    // `->>` is percent-encoded: a URI may not hold a raw `>`.
+    println!("  curl '{base}/customers?select=id,name,city:profile-%3E%3Ecity&vip=is.true'");
     println!("  curl '{base}/orders?status=in.(paid,shipped)&order=placed_at.desc' -H 'Prefer: count=exact'");
     println!(
         "  curl '{base}/products' -H 'Content-Type: application/json' -H 'Prefer: return=representation' \\\n       -d '{{\"name\": \"Desk lamp\", \"price\": 34.5, \"tags\": [\"lighting\"]}}'"
