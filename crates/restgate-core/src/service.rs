@@ -219,7 +219,13 @@ impl RestGate {
         match plan {
             Plan::Read(p) => {
                 let out = exec::read(backend, &p).await?;
-                response::read(&p, out)
+                let mut r = response::read(&p, out)?;
+                if parts.method == Method::GET {
+                    if let Ok(v) = http::HeaderValue::from_str(&content_location(base, rel, parts.uri.query())) {
+                        r.headers_mut().insert(http::header::CONTENT_LOCATION, v);
+                    }
+                }
+                Ok(r)
             }
             Plan::Write(p) => {
                 let out = exec::write(backend, &p).await?;
@@ -247,6 +253,21 @@ impl RestGate {
             }
         }
     }
+}
+
+/// `Content-Location` of a read: the path with its query parameters sorted,
+/// as PostgREST sends it.
+fn content_location(base: &str, rel: &str, query: Option<&str>) -> String {
+    let mut pairs: Vec<&str> = query.unwrap_or("").split('&').filter(|p| !p.is_empty()).collect();
+    pairs.sort_unstable();
+    let mut s = String::with_capacity(base.len() + rel.len() + query.map_or(0, str::len) + 1);
+    s.push_str(base);
+    s.push_str(rel);
+    if !pairs.is_empty() {
+        s.push('?');
+        s.push_str(&pairs.join("&"));
+    }
+    s
 }
 
 async fn read_body<B>(method: &Method, headers: &http::HeaderMap, body: B, limit: usize) -> Result<Bytes, ApiError>

@@ -57,7 +57,7 @@ macro_rules! conformance_suite {
                 exact_count_gives_206_and_total, offset_past_total_is_416, offset_past_end_without_count_is_empty,
                 limit_zero_is_empty, range_header, range_header_intersects_limit, inverted_range_is_416,
                 negative_limit_is_416, max_rows_caps_every_read, head_has_headers_only, planned_count_gives_a_total,
-                huge_ranges_are_safe,
+                huge_ranges_are_safe, content_location_lists_sorted_parameters,
             ],
             media: [
                 singular_object, singular_with_zero_or_many_rows_is_406, csv_output, csv_quotes_fields, nulls_stripped,

@@ -140,3 +140,10 @@ case!(huge_ranges_are_safe, |t| {
     let r = t.req(http::Method::GET, "/people?select=id&offset=5&order=id").header("range", "0-9223372036854775807").send().await;
     assert_eq!(ids(&r.json()), [6, 7, 8, 9, 10]);
 });
+
+case!(content_location_lists_sorted_parameters, |t| {
+    let r = t.get("/people?select=id&order=id&limit=1&age=gt.1").await;
+    assert_eq!(r.header("content-location"), Some("/people?age=gt.1&limit=1&order=id&select=id"));
+    let r = t.get("/people").await;
+    assert_eq!(r.header("content-location"), Some("/people"));
+});
