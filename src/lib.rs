@@ -35,6 +35,7 @@
 //! | feature | default | crate | what |
 //! |---|---|---|---|
 //! | `sqlite` | yes | `restgate-sqlite` | [`SqliteBackend`] |
+//! | `postgres` | no | `restgate-postgres` | [`PgBackend`] (PostgreSQL 13+) |
 //! | `axum` | yes | `restgate-axum` | [`axum::RestGateExt`] to mount in a Router |
 //!
 //! The pipeline itself lives in `restgate-core` ([`core`]), which has no
@@ -51,6 +52,12 @@ pub use restgate_core::{
 pub use restgate_sqlite as sqlite;
 #[cfg(feature = "sqlite")]
 pub use restgate_sqlite::SqliteBackend;
+
+/// The PostgreSQL backend.
+#[cfg(feature = "postgres")]
+pub use restgate_postgres as postgres;
+#[cfg(feature = "postgres")]
+pub use restgate_postgres::PgBackend;
 
 /// Mounting in axum.
 #[cfg(feature = "axum")]

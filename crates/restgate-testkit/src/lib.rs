@@ -18,6 +18,8 @@
 
 pub mod cases;
 mod client;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

@@ -29,7 +29,7 @@
 //! let s = read_statement(&PostgresDialect, &p).unwrap();
 //! assert_eq!(
 //!     s.sql,
-//!     r#"SELECT string_agg("j"::text, ',') FROM (SELECT json_build_object('id', "id") AS "j" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS t"#
+//!     r#"SELECT string_agg("j"::text, ',') FROM (SELECT (SELECT row_to_json("_rg_row".*) FROM (SELECT "id" AS "id") AS "_rg_row") AS "j" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS t"#
 //! );
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
 //! assert_eq!(s.sql, "SELECT JSON_OBJECT('id', `id`) AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5");
@@ -39,7 +39,7 @@ mod dialect;
 
 use std::fmt::Write as _;
 
-use sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering, OnConflict, Order, Query, SelectStatement, Values};
+use sea_query::{Condition, Expr, ExprTrait, Func, Keyword, NullOrdering, OnConflict, Order, Query, SelectStatement, Values};
 
 pub use dialect::{BindContext, Dialect, JoinOrder, MySqlDialect, PostgresDialect, SqliteDialect};
 
@@ -126,7 +126,7 @@ fn condition(d: &dyn Dialect, c: &Cond<'_>) -> Result<Expr, ApiError> {
         Cond::And(cs) => join(d, cs, true)?,
         Cond::Or(cs) => join(d, cs, false)?,
         Cond::Not(c) => condition(d, c)?.not(),
-        Cond::Test(r, t) => test(d, compared(d, r), t)?,
+        Cond::Test(r, t) => test(d, compared(d, r), r.json_path.is_empty().then_some(r.column), t)?,
     })
 }
 
@@ -172,8 +172,9 @@ fn quantify(q: Quantifier, parts: Vec<Expr>) -> Expr {
     Expr::from(c)
 }
 
-fn test(d: &dyn Dialect, e: Expr, t: &Test) -> Result<Expr, ApiError> {
-    let bind = |v: &SqlValue| d.bind(v.clone(), BindContext::Compare);
+/// A test of `e`, which is the column `target` (`None` behind a JSON path).
+fn test(d: &dyn Dialect, e: Expr, target: Option<&Column>, t: &Test) -> Result<Expr, ApiError> {
+    let bind = |v: &SqlValue| d.bind(v.clone(), BindContext::Compare, target);
     Ok(match t {
         Test::Compare(op, v) => compare(e, *op, bind(v)),
         Test::Quantified(op, q, vs) => quantify(*q, vs.iter().map(|v| compare(e.clone(), *op, bind(v))).collect()),
@@ -183,11 +184,11 @@ fn test(d: &dyn Dialect, e: Expr, t: &Test) -> Result<Expr, ApiError> {
         Test::In(vs) => e.is_in(vs.iter().map(bind)),
         Test::Is(IsValue::Null | IsValue::Unknown) => e.is_null(),
         Test::Is(IsValue::NotNull) => e.is_not_null(),
-        Test::Is(IsValue::True) => e.is(Expr::cust("TRUE")),
-        Test::Is(IsValue::False) => e.is(Expr::cust("FALSE")),
+        Test::Is(IsValue::True) => e.is(Expr::Keyword(Keyword::Custom("TRUE".into()))),
+        Test::Is(IsValue::False) => e.is(Expr::Keyword(Keyword::Custom("FALSE".into()))),
         Test::IsDistinct(v) => d.is_distinct(e, bind(v)),
-        Test::Fts(op, lang, query) => d.fts(e, *op, lang.as_deref(), query)?,
-        Test::Range(op, operand) => d.range_op(e, *op, operand)?,
+        Test::Fts(op, lang, query) => d.fts(e, target, *op, lang.as_deref(), query)?,
+        Test::Range(op, operand) => d.range_op(e, target, *op, operand)?,
     })
 }
 
@@ -298,13 +299,13 @@ fn keys_condition(d: &dyn Dialect, cols: &[&Column], keys: &[Vec<SqlValue>]) -> 
         return always(false);
     }
     if let [c] = cols {
-        return column(c).is_in(keys.iter().map(|k| d.bind(k[0].clone(), BindContext::Compare)));
+        return column(c).is_in(keys.iter().map(|k| d.bind(k[0].clone(), BindContext::Compare, Some(c))));
     }
     let mut any = Condition::any();
     for k in keys {
         let mut all = Condition::all();
         for (c, v) in cols.iter().zip(k) {
-            all = all.add(column(c).eq(d.bind(v.clone(), BindContext::Compare)));
+            all = all.add(column(c).eq(d.bind(v.clone(), BindContext::Compare, Some(c))));
         }
         any = any.add(all);
     }
@@ -360,7 +361,7 @@ fn returning_expr(d: &dyn Dialect, r: &WriteReturn<'_, '_>) -> Option<Expr> {
 pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &WriteReturn<'_, '_>) -> Result<Vec<Statement>, ApiError> {
     let returning = returning_expr(d, ret).map(|e| Query::returning().expr(e));
     let value = |c: &Column, v: &Option<SqlValue>| match v {
-        Some(v) => d.bind(v.clone(), BindContext::Write),
+        Some(v) => d.bind(v.clone(), BindContext::Write, Some(c)),
         None => d.default_value(c),
     };
     match op {

@@ -107,8 +107,9 @@ pub trait Dialect: Send + Sync + 'static {
     fn json_path(&self, e: Expr, path: &[JsonStep], compare: bool) -> Expr;
 
     /// A bound value, cast where the database needs the type spelled out.
-    fn bind(&self, v: SqlValue, ctx: BindContext) -> Expr {
-        let _ = ctx;
+    /// `target` is the column the value meets (`None` behind a JSON path).
+    fn bind(&self, v: SqlValue, ctx: BindContext, target: Option<&Column>) -> Expr {
+        let _ = (ctx, target);
         Expr::val(v.into_sea())
     }
 
@@ -127,18 +128,20 @@ pub trait Dialect: Send + Sync + 'static {
     /// `a IS DISTINCT FROM b`.
     fn is_distinct(&self, a: Expr, b: Expr) -> Expr;
 
-    /// Full-text search; not every database has it.
-    fn fts(&self, e: Expr, op: FtsOperator, language: Option<&str>, query: &str) -> Result<Expr, ApiError> {
-        let _ = (e, op, language, query);
+    /// Full-text search on `e` (the column `target`, `None` behind a JSON
+    /// path); not every database has it.
+    fn fts(&self, e: Expr, target: Option<&Column>, op: FtsOperator, language: Option<&str>, query: &str) -> Result<Expr, ApiError> {
+        let _ = (e, target, op, language, query);
         Err(ApiError::not_implemented(
             "Full-text search operators are not available on this database",
             format!("the {} backend has no fts, plfts, phfts or wfts", self.name()),
         ))
     }
 
-    /// Array and range operators (cs, cd, ov, sl, sr, nxr, nxl, adj).
-    fn range_op(&self, e: Expr, op: Operator, operand: &str) -> Result<Expr, ApiError> {
-        let _ = (e, operand);
+    /// Array and range operators (cs, cd, ov, sl, sr, nxr, nxl, adj) on `e`
+    /// (the column `target`, `None` behind a JSON path).
+    fn range_op(&self, e: Expr, target: Option<&Column>, op: Operator, operand: &str) -> Result<Expr, ApiError> {
+        let _ = (e, target, operand);
         Err(ApiError::not_implemented(
             format!("The operator '{}' is not available on this database", op.name()),
             format!("the {} backend has no array or range operators", self.name()),

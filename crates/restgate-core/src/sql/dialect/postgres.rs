@@ -1,14 +1,18 @@
 //! PostgreSQL.
 
 use sea_query::{
-    BinOper, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, PostgresQueryBuilder, SelectStatement, UpdateStatement, Values,
+    Alias, BinOper, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, PostgresQueryBuilder, Query, SelectStatement, UpdateStatement,
+    Values,
 };
 
 use super::{lit, order_clause, pairs_to_args, BindContext, Dialect, JoinOrder};
-use crate::catalog::ColumnType;
+use crate::catalog::{Column, ColumnType};
 use crate::error::ApiError;
-use crate::request::{JsonKey, JsonStep, Operator};
+use crate::request::{FtsOperator, JsonKey, JsonStep, Operator};
 use crate::value::SqlValue;
+
+/// The alias of the one-row subselect [`PostgresDialect::json_object`] renders.
+const ROW_ALIAS: &str = "_rg_row";
 
 /// PostgreSQL 13+.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,6 +35,43 @@ fn pg_type(ty: ColumnType) -> &'static str {
     }
 }
 
+/// The type a value bound for `target` is cast to, when it must be spelled out:
+/// text meeting a date/time/uuid column, enums and arrays (their declared
+/// type), numerics and JSON, and typed NULLs.
+fn bind_cast(v: &SqlValue, target: Option<&Column>) -> Option<String> {
+    let declared = |c: &Column| matches!(c.ty, ColumnType::Enum | ColumnType::Array).then(|| c.sql_type.clone());
+    match v {
+        SqlValue::Null(t) => Some(target.and_then(declared).unwrap_or_else(|| pg_type(*t).to_owned())),
+        SqlValue::Numeric(_) => Some("numeric".to_owned()),
+        SqlValue::Json(_) => Some("jsonb".to_owned()),
+        SqlValue::Text(_) => {
+            let c = target?;
+            match c.ty {
+                ColumnType::Date | ColumnType::Time | ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::Uuid => {
+                    Some(pg_type(c.ty).to_owned())
+                }
+                // Text-like types take text as it is; any other type shown
+                // as text (ranges, tsvector, inet, domains…) is cast to itself.
+                ColumnType::Text if !is_string_type(&c.sql_type) => Some(c.sql_type.clone()),
+                _ => declared(c),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether a declared type takes a text parameter without a cast.
+fn is_string_type(sql_type: &str) -> bool {
+    let base = sql_type.split(['(', ' ']).next().unwrap_or("").to_ascii_lowercase();
+    matches!(base.as_str(), "text" | "varchar" | "bpchar" | "char" | "character" | "name" | "citext" | "")
+}
+
+/// A text search configuration name: letters, digits and `_` only (it is
+/// bound as a value; this only keeps obvious garbage out of the database).
+fn valid_language(l: &str) -> bool {
+    !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 impl Dialect for PostgresDialect {
     fn name(&self) -> &'static str {
         "postgresql"
@@ -44,6 +85,20 @@ impl Dialect for PostgresDialect {
     }
 
     fn json_object(&self, pairs: Vec<(String, Expr)>) -> Expr {
+        // `row_to_json` of a one-row subselect renders compact JSON
+        // (`{"id":1}`, as PostgREST's `json_agg` does), where
+        // json_build_object would write `{"id" : 1}`. Keys become column
+        // aliases, which PostgreSQL truncates at 63 bytes: longer keys (and
+        // empty objects) take json_build_object.
+        if !pairs.is_empty() && pairs.iter().all(|(k, _)| !k.is_empty() && k.len() <= 63) {
+            let mut row = Query::select();
+            for (k, v) in pairs {
+                row.expr_as(v, Alias::new(k));
+            }
+            let mut wrap = Query::select();
+            wrap.expr(Func::cust("row_to_json").arg(Expr::cust(format!("\"{ROW_ALIAS}\".*")))).from_subquery(row, Alias::new(ROW_ALIAS));
+            return Expr::SubQuery(None, Box::new(wrap.into()));
+        }
         // json_build_object takes at most 100 arguments: merge jsonb chunks beyond that.
         if pairs.len() <= 50 {
             return Func::cust("json_build_object").args(pairs_to_args(pairs)).into();
@@ -61,8 +116,13 @@ impl Dialect for PostgresDialect {
         Func::cust("to_json").arg(acc.unwrap_or_else(|| Expr::cust("'{}'::jsonb"))).into()
     }
     fn json_value(&self, e: Expr, ty: ColumnType) -> Expr {
+        // PostgreSQL's own JSON rendering is the reference: ISO 8601 dates and
+        // times with trailing fraction zeros trimmed, `\x` hex for bytea,
+        // "Infinity" strings for infinite floats.
         match ty {
-            ColumnType::Timestamp => Func::cust("to_char").args([e, lit("YYYY-MM-DD\"T\"HH24:MI:SS.US")]).into(),
+            // numeric(10,2) holds 1 as 1.00: drop the scale's trailing
+            // zeros so the number reads the same on every database.
+            ColumnType::Numeric => Func::cust("trim_scale").arg(e.cast_as("numeric")).into(),
             _ => e,
         }
     }
@@ -78,15 +138,21 @@ impl Dialect for PostgresDialect {
         }
         out
     }
-    fn bind(&self, v: SqlValue, ctx: BindContext) -> Expr {
+    fn bind(&self, v: SqlValue, ctx: BindContext, target: Option<&Column>) -> Expr {
         let _ = ctx;
-        let ty = match &v {
-            SqlValue::Null(t) => *t,
-            SqlValue::Numeric(_) => ColumnType::Numeric,
-            SqlValue::Json(_) => ColumnType::Json,
-            _ => return Expr::val(v.into_sea()),
-        };
-        Expr::val(v.into_sea()).cast_as(pg_type(ty))
+        if let (SqlValue::Json(_), Some(c)) = (&v, target) {
+            if c.ty == ColumnType::Array {
+                // A JSON array written to an array column: its elements, as the column's array type.
+                let elems: Expr = Func::cust("jsonb_array_elements_text").arg(Expr::val(v.into_sea()).cast_as("jsonb")).into();
+                let mut sub = Query::select();
+                sub.expr(elems);
+                return Expr::cust_with_expr("ARRAY($1)", Expr::SubQuery(None, Box::new(sub.into()))).cast_as(c.sql_type.clone());
+            }
+        }
+        match bind_cast(&v, target) {
+            Some(ty) => Expr::val(v.into_sea()).cast_as(ty),
+            None => Expr::val(v.into_sea()),
+        }
     }
     fn cast(&self, e: Expr, ty: ColumnType) -> Expr {
         e.cast_as(pg_type(ty))
@@ -102,5 +168,57 @@ impl Dialect for PostgresDialect {
     }
     fn is_distinct(&self, a: Expr, b: Expr) -> Expr {
         a.binary(BinOper::Custom("IS DISTINCT FROM"), b)
+    }
+    fn fts(&self, e: Expr, target: Option<&Column>, op: FtsOperator, language: Option<&str>, query: &str) -> Result<Expr, ApiError> {
+        let func = match op {
+            FtsOperator::Fts => "to_tsquery",
+            FtsOperator::Plain => "plainto_tsquery",
+            FtsOperator::Phrase => "phraseto_tsquery",
+            FtsOperator::Websearch => "websearch_to_tsquery",
+        };
+        let config = match language {
+            Some(l) if !valid_language(l) => {
+                return Err(ApiError::new(
+                    http::StatusCode::BAD_REQUEST,
+                    "42704",
+                    format!("text search configuration \"{l}\" does not exist"),
+                ))
+            }
+            Some(l) => Some(Expr::val(l).cast_as("regconfig")),
+            None => None,
+        };
+        let is_tsvector = target.is_some_and(|c| c.sql_type.eq_ignore_ascii_case("tsvector"));
+        let doc = if is_tsvector {
+            e
+        } else {
+            let arg = if target.is_some_and(|c| c.ty == ColumnType::Text) { e } else { e.cast_as("text") };
+            Func::cust("to_tsvector").args(config.clone().into_iter().chain([arg])).into()
+        };
+        let q: Expr = Func::cust(func).args(config.into_iter().chain([Expr::val(query)])).into();
+        Ok(doc.binary(BinOper::Custom("@@"), q))
+    }
+    fn range_op(&self, e: Expr, target: Option<&Column>, op: Operator, operand: &str) -> Result<Expr, ApiError> {
+        let sql_op = match op {
+            Operator::Contains => "@>",
+            Operator::ContainedIn => "<@",
+            Operator::Overlap => "&&",
+            Operator::StrictlyLeft => "<<",
+            Operator::StrictlyRight => ">>",
+            Operator::NotExtendRight => "&<",
+            Operator::NotExtendLeft => "&>",
+            Operator::Adjacent => "-|-",
+            _ => {
+                return Err(ApiError::not_implemented(
+                    format!("The operator '{}' is not available on this database", op.name()),
+                    "not an array or range operator",
+                ))
+            }
+        };
+        // The operand (`{a,b}`, `[1,5)`) is text in the column's own type.
+        let value = match target {
+            Some(c) => Expr::val(operand).cast_as(c.sql_type.clone()),
+            None => Expr::val(operand).cast_as("jsonb"),
+        };
+        Ok(e.binary(BinOper::Custom(sql_op), value))
     }
 }

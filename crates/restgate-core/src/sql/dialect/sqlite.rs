@@ -120,7 +120,7 @@ impl Dialect for SqliteDialect {
         }
     }
 
-    fn bind(&self, v: SqlValue, ctx: BindContext) -> Expr {
+    fn bind(&self, v: SqlValue, ctx: BindContext, _target: Option<&Column>) -> Expr {
         match (v, ctx) {
             // A JSON operand compared with `col->path` (which yields the SQL value): extract it too.
             (SqlValue::Json(j), BindContext::Compare) => Expr::val(j).binary(BinOper::Custom("->>"), lit("$")),
