@@ -35,7 +35,7 @@
 //! | feature | default | crate | what |
 //! |---|---|---|---|
 //! | `sqlite` | yes | `restgate-sqlite` | [`SqliteBackend`] |
-//! | `postgres` | no | `restgate-postgres` | [`PgBackend`] (PostgreSQL 13+) |
+//! | `postgres` | no | `restgate-postgres` | `PgBackend` (PostgreSQL 13+) |
 //! | `axum` | yes | `restgate-axum` | [`axum::RestGateExt`] to mount in a Router |
 //!
 //! The pipeline itself lives in `restgate-core` ([`core`]), which has no
