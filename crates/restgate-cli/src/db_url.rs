@@ -1,15 +1,16 @@
 //! Reading the `--db` URL.
 //!
-//! Only SQLite is served by this build. The URL is checked here, before any
-//! driver sees it, so that a typo never creates an empty database file and
-//! no error message ever repeats a URL that may carry a password.
+//! SQLite files and PostgreSQL servers are served by this build. The URL is
+//! checked here, before any driver sees it, so that a typo never creates an
+//! empty database file and no error message ever repeats a URL that may
+//! carry a password.
 
 use std::path::{Path, PathBuf};
 
 use percent_encoding::percent_decode_str;
 
 /// What the command line shows as an example of a valid URL.
-pub const EXAMPLE: &str = "sqlite:///path/to/file.db";
+pub const EXAMPLE: &str = "sqlite:///path/to/file.db or postgres://user@host:5432/database";
 
 /// A database the CLI can serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,34 @@ pub struct SqliteTarget {
     /// The database file, as written in the URL (relative paths are relative
     /// to the working directory).
     pub path: PathBuf,
+}
+
+/// A database server reached over the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerTarget {
+    /// The URL handed to the driver, as given.
+    pub url: String,
+    /// `host:port/database` for logs: never the user or password.
+    pub display: String,
+}
+
+/// What `--db` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A SQLite file.
+    Sqlite(SqliteTarget),
+    /// A PostgreSQL server.
+    Postgres(ServerTarget),
+}
+
+impl Target {
+    /// What the logs call the database.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Sqlite(t) => t.path.display().to_string(),
+            Target::Postgres(t) => format!("postgres://{}", t.display),
+        }
+    }
 }
 
 /// Why a `--db` URL cannot be served.
@@ -51,16 +80,37 @@ pub enum DbUrlError {
     /// The path exists but is not a file.
     #[error("database path is not a file: {}", .0.display())]
     NotAFile(PathBuf),
+    /// A server URL without a host.
+    #[error("the {0} URL names no host: expected a URL like postgres://user@host:5432/database")]
+    NoHost(&'static str),
     /// The file cannot be inspected (permissions, I/O).
     #[error("cannot access database file {}: {}", .0.display(), .1)]
     Inaccessible(PathBuf, String),
 }
 
-/// Parses `raw` and checks that it names an existing SQLite file.
-pub fn resolve(raw: &str) -> Result<SqliteTarget, DbUrlError> {
+/// Parses `raw`; for SQLite, also checks that the file exists.
+pub fn resolve(raw: &str) -> Result<Target, DbUrlError> {
+    let raw = raw.trim();
+    if let Some((scheme, rest)) = raw.split_once(':') {
+        if matches!(scheme.to_ascii_lowercase().as_str(), "postgres" | "postgresql") {
+            return Ok(Target::Postgres(server("PostgreSQL", raw, rest)?));
+        }
+    }
     let target = parse(raw)?;
     check_file(&target.path)?;
-    Ok(target)
+    Ok(Target::Sqlite(target))
+}
+
+/// `scheme://[user[:password]@]host[:port][/database][?params]` → the part
+/// that may be logged.
+fn server(name: &'static str, raw: &str, rest: &str) -> Result<ServerTarget, DbUrlError> {
+    let body = rest.strip_prefix("//").ok_or(DbUrlError::NoHost(name))?;
+    let body = body.split(['?', '#']).next().unwrap_or("");
+    let after_user = body.rsplit_once('@').map_or(body, |(_, host)| host);
+    if after_user.is_empty() || after_user.starts_with('/') {
+        return Err(DbUrlError::NoHost(name));
+    }
+    Ok(ServerTarget { url: raw.to_owned(), display: after_user.to_owned() })
 }
 
 /// Parses `raw` without touching the file system.
@@ -78,7 +128,6 @@ pub fn parse(raw: &str) -> Result<SqliteTarget, DbUrlError> {
     }
     match scheme.to_ascii_lowercase().as_str() {
         "sqlite" | "sqlite3" => {}
-        "postgres" | "postgresql" => return Err(DbUrlError::NotYetAvailable("PostgreSQL")),
         "mysql" | "mariadb" => return Err(DbUrlError::NotYetAvailable("MySQL")),
         other => return Err(DbUrlError::UnsupportedScheme(other.to_owned())),
     }
@@ -131,6 +180,17 @@ fn check_file(path: &Path) -> Result<(), DbUrlError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn postgres_urls_hide_credentials() {
+        let Ok(Target::Postgres(t)) = resolve("postgres://alice:s3cret@db.example:5432/shop?sslmode=disable") else { panic!() };
+        assert_eq!(t.display, "db.example:5432/shop");
+        assert!(!Target::Postgres(t.clone()).describe().contains("s3cret"));
+        assert_eq!(t.url, "postgres://alice:s3cret@db.example:5432/shop?sslmode=disable");
+        assert!(matches!(resolve("postgresql://localhost/test"), Ok(Target::Postgres(_))));
+        assert_eq!(resolve("postgres:nohost"), Err(DbUrlError::NoHost("PostgreSQL")));
+        assert_eq!(resolve("postgres://user:pw@/db"), Err(DbUrlError::NoHost("PostgreSQL")));
+    }
+
     fn path_of(raw: &str) -> PathBuf {
         parse(raw).map(|t| t.path).unwrap_or_else(|e| panic!("{raw}: {e}"))
     }
@@ -157,7 +217,7 @@ mod tests {
 
     #[test]
     fn other_backends_never_echo_the_url() {
-        for url in ["postgres://bob:hunter2@db/app", "postgresql://bob:hunter2@db/app", "mysql://bob:hunter2@db/app"] {
+        for url in ["mysql://bob:hunter2@db/app", "mariadb://bob:hunter2@db/app"] {
             let e = parse(url).unwrap_err();
             assert!(matches!(e, DbUrlError::NotYetAvailable(_)), "{url}: {e:?}");
             let msg = e.to_string();

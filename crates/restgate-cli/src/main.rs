@@ -35,8 +35,8 @@ enum Command {
 /// Options of `restgate serve`.
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Database URL: sqlite:///abs/path.db, sqlite://relative/path.db or sqlite:relative.db.
-    /// The file must exist; it is never created.
+    /// Database URL: sqlite:///abs/path.db, sqlite://relative/path.db, sqlite:relative.db
+    /// (the file must exist; it is never created) or postgres://user[:password]@host[:port]/database.
     #[arg(long, value_name = "URL", env = "RESTGATE_DB", hide_env_values = true)]
     db: String,
 
@@ -51,6 +51,11 @@ struct ServeArgs {
     /// Most rows any read returns (PostgREST's db-max-rows). Default: no limit.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_rows: Option<u64>,
+
+    /// PostgreSQL schemas to serve, the first being the default (repeat the flag or
+    /// separate with commas). Default: public.
+    #[arg(long = "schema", value_name = "NAME", value_delimiter = ',')]
+    schemas: Vec<String>,
 }
 
 /// Validates `--prefix` and normalises it: a leading `/`, no trailing `/`
@@ -87,9 +92,13 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
     let result = match cli.command {
-        Command::Serve(args) => {
-            runtime.block_on(serve::run(serve::Options { db: args.db, listen: args.listen, prefix: args.prefix, max_rows: args.max_rows }))
-        }
+        Command::Serve(args) => runtime.block_on(serve::run(serve::Options {
+            db: args.db,
+            listen: args.listen,
+            prefix: args.prefix,
+            max_rows: args.max_rows,
+            schemas: args.schemas,
+        })),
     };
     // Do not wait for stray blocking tasks (e.g. SQLite connections closing).
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

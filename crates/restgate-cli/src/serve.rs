@@ -11,11 +11,12 @@ use axum::Router;
 use restgate_axum::RestGateExt;
 use restgate_core::catalog::TableKind;
 use restgate_core::RestGate;
+use restgate_postgres::PgBackend;
 use restgate_sqlite::SqliteBackend;
 use tokio::sync::oneshot;
 use tracing_subscriber::EnvFilter;
 
-use crate::db_url::{self, DbUrlError};
+use crate::db_url::{self, DbUrlError, Target};
 
 /// What `restgate serve` was asked to do, already validated by clap.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub struct Options {
     pub prefix: String,
     /// The `--max-rows` cap.
     pub max_rows: Option<u64>,
+    /// The `--schema` list (PostgreSQL only).
+    pub schemas: Vec<String>,
 }
 
 /// Why serving failed; each becomes `error: <message>` and exit code 1.
@@ -52,6 +55,9 @@ pub enum ServeError {
         /// Why.
         message: String,
     },
+    /// `--schema` with a database that has no schemas to choose.
+    #[error("--schema applies to PostgreSQL databases only")]
+    SchemaNotApplicable,
     /// The signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -82,16 +88,31 @@ pub fn init_logging() {
         .init();
 }
 
-/// Runs `restgate serve` until SIGINT or SIGTERM.
+/// Runs `restgate serve` until SIGINT or SIGTERM; SIGHUP reloads the schema.
 pub async fn run(opts: Options) -> Result<(), ServeError> {
     // Installed first, so a signal during startup is not fatal and still
     // leads to a clean exit.
     let mut signals = Signals::new().map_err(ServeError::Signals)?;
 
     let target = db_url::resolve(&opts.db)?;
-    let path = target.path.display().to_string();
-    let backend = SqliteBackend::connect(&target.url).await.map_err(|e| ServeError::Open { path: path.clone(), message: e.to_string() })?;
-    let mut builder = RestGate::builder().backend(backend);
+    let path = target.describe();
+    let open_error = |e: &dyn std::fmt::Display| ServeError::Open { path: path.clone(), message: e.to_string() };
+    let mut builder = RestGate::builder();
+    builder = match &target {
+        Target::Sqlite(t) => {
+            if !opts.schemas.is_empty() {
+                return Err(ServeError::SchemaNotApplicable);
+            }
+            builder.backend(SqliteBackend::connect(&t.url).await.map_err(|e| open_error(&e))?)
+        }
+        Target::Postgres(t) => {
+            let mut pg = PgBackend::options();
+            if !opts.schemas.is_empty() {
+                pg = pg.schemas(opts.schemas.iter().map(String::as_str));
+            }
+            builder.backend(pg.connect(&t.url).await.map_err(|e| open_error(&e))?)
+        }
+    };
     if let Some(n) = opts.max_rows {
         builder = builder.max_rows(n);
     }
@@ -102,6 +123,7 @@ pub async fn run(opts: Options) -> Result<(), ServeError> {
     let served = catalog.tables().len();
     let views = catalog.tables().iter().filter(|t| t.kind == TableKind::View).count();
 
+    let reloadable = gate.clone();
     let app = Router::new().restgate(&opts.prefix, gate).layer(middleware::from_fn(log_request));
 
     let listener = tokio::net::TcpListener::bind(opts.listen).await.map_err(|e| listen_error(opts.listen, &e))?;
@@ -121,10 +143,26 @@ pub async fn run(opts: Options) -> Result<(), ServeError> {
     let (graceful_tx, graceful_rx) = oneshot::channel::<()>();
     let (force_tx, force_rx) = oneshot::channel::<()>();
     tokio::spawn(async move {
-        let name = signals.next().await;
+        // SIGHUP: re-read the schema; requests in flight finish on the old one.
+        let name = loop {
+            match signals.next().await {
+                "SIGHUP" => match reloadable.reload().await {
+                    Ok(()) => {
+                        tracing::info!("received SIGHUP, reloaded the schema: {} tables and views", reloadable.catalog().tables().len())
+                    }
+                    Err(e) => tracing::error!("received SIGHUP, but the schema could not be reloaded (still serving the old one): {e}"),
+                },
+                name => break name,
+            }
+        };
         tracing::info!("received {name}, shutting down");
         let _ = graceful_tx.send(());
-        let name = signals.next().await;
+        let name = loop {
+            match signals.next().await {
+                "SIGHUP" => continue,
+                name => break name,
+            }
+        };
         tracing::warn!("received {name} again, exiting without waiting for open requests");
         let _ = force_tx.send(());
     });
@@ -176,6 +214,8 @@ struct Signals {
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -184,7 +224,11 @@ impl Signals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
-            Ok(Signals { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+                hangup: signal(SignalKind::hangup())?,
+            })
         }
         #[cfg(not(unix))]
         {
@@ -199,6 +243,7 @@ impl Signals {
             tokio::select! {
                 _ = self.interrupt.recv() => "SIGINT",
                 _ = self.terminate.recv() => "SIGTERM",
+                _ = self.hangup.recv() => "SIGHUP",
             }
         }
         #[cfg(not(unix))]

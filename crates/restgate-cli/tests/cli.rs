@@ -272,14 +272,32 @@ fn unsupported_url() {
 }
 
 #[test]
-fn postgres_and_mysql_are_not_in_this_build_and_passwords_stay_secret() {
-    for (url, name) in [("postgres://alice:s3cr3t-pw@db.example/app", "PostgreSQL"), ("mysql://alice:s3cr3t-pw@db.example/app", "MySQL")] {
-        let out = run(&["serve", "--db", url]);
-        assert_eq!(out.status.code(), Some(1), "{url}");
-        let err = stderr_of(&out);
-        assert!(err.contains(name) && err.contains("not available in this build"), "{err}");
-        assert!(!err.contains("s3cr3t-pw") && !String::from_utf8_lossy(&out.stdout).contains("s3cr3t-pw"), "{err}");
-    }
+fn mysql_is_not_in_this_build_and_passwords_stay_secret() {
+    let out = run(&["serve", "--db", "mysql://alice:s3cr3t-pw@db.example/app"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("MySQL") && err.contains("not available in this build"), "{err}");
+    assert!(!err.contains("s3cr3t-pw") && !String::from_utf8_lossy(&out.stdout).contains("s3cr3t-pw"), "{err}");
+}
+
+#[test]
+fn unreachable_postgres_is_an_error_without_the_password() {
+    // Port 1 on loopback: nothing listens there.
+    let out = run(&["serve", "--db", "postgres://alice:s3cr3t-pw@127.0.0.1:1/app"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("error: cannot open database postgres://127.0.0.1:1/app"), "{err}");
+    assert!(!err.contains("s3cr3t-pw") && !err.contains("alice"), "{err}");
+}
+
+#[test]
+fn schema_is_for_postgres_only() {
+    let dir = TempDir::new("schema-flag");
+    let file = dir.path().join("a.db");
+    std::fs::write(&file, b"").expect("file");
+    let out = run(&["serve", "--db", &format!("sqlite://{}", file.display()), "--schema", "public"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("--schema applies to PostgreSQL"), "{}", stderr_of(&out));
 }
 
 #[test]
@@ -386,4 +404,75 @@ fn shutdown_lines_are_logged() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(lines.iter().any(|l| l.contains("received SIGTERM, shutting down")), "{lines:#?}");
+}
+
+/// Sends `signal` to the server without waiting for it to exit.
+fn signal(server: &Server, signal: &str) {
+    let status = Command::new("kill").arg(format!("-{signal}")).arg(server.child.id().to_string()).status().expect("run kill");
+    assert!(status.success());
+}
+
+#[test]
+fn sighup_reloads_the_schema() {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Connection, Executor};
+
+    let dir = TempDir::new("sighup");
+    let db = seeded_db(&dir);
+    let server = Server::start(&["--db", &format!("sqlite://{}", db.display())]);
+    assert_eq!(get(&server.addr, "/added").status, 404);
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let mut conn = SqliteConnectOptions::new().filename(&db).connect().await.expect("open db");
+        conn.execute("CREATE TABLE added (id INTEGER PRIMARY KEY); INSERT INTO added VALUES (7);").await.expect("add table");
+        conn.close().await.expect("close");
+    });
+    signal(&server, "HUP");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let res = get(&server.addr, "/added");
+        if res.status == 200 {
+            assert_eq!(res.json(), serde_json::json!([{"id": 7}]));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new table never appeared after SIGHUP");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SIGHUP does not stop the server; SIGTERM still does, cleanly.
+    assert!(server.stop("TERM").success());
+}
+
+#[test]
+fn serves_postgres_schemas() {
+    use sqlx::Connection;
+
+    let url = std::env::var("RESTGATE_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("rg_cli_{}", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let connected = rt.block_on(async {
+        let Ok(mut conn) = sqlx::PgConnection::connect(&url).await else { return false };
+        let ddl = format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
+             CREATE TABLE {schema}.items (id integer PRIMARY KEY, name text NOT NULL);
+             INSERT INTO {schema}.items VALUES (1, 'apple'), (2, 'pear');
+             CREATE VIEW {schema}.item_names AS SELECT DISTINCT name FROM {schema}.items;"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(&mut conn).await.expect("create the test schema");
+        true
+    });
+    if !connected {
+        assert!(std::env::var("RESTGATE_REQUIRE_ALL_BACKENDS").as_deref() != Ok("1"), "PostgreSQL is unreachable at {url}");
+        eprintln!("\n!!! SKIPPED serves_postgres_schemas: PostgreSQL is unreachable at {url} !!!\n");
+        return;
+    }
+    let server = Server::start(&["--db", &url, "--schema", &schema]);
+    let res = get(&server.addr, "/items?order=id&select=name");
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(res.json(), serde_json::json!([{"name": "apple"}, {"name": "pear"}]));
+    assert!(server.stop("TERM").success());
+    rt.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut conn).await.expect("drop the test schema");
+    });
 }
