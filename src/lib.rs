@@ -36,6 +36,7 @@
 //! |---|---|---|---|
 //! | `sqlite` | yes | `restgate-sqlite` | [`SqliteBackend`] |
 //! | `postgres` | no | `restgate-postgres` | `PgBackend` (PostgreSQL 13+) |
+//! | `mysql` | no | `restgate-mysql` | `MySqlBackend` (MariaDB 10.6+, MySQL 8) |
 //! | `axum` | yes | `restgate-axum` | [`axum::RestGateExt`] to mount in a Router |
 //!
 //! The pipeline itself lives in `restgate-core` ([`core`]), which has no
@@ -58,6 +59,12 @@ pub use restgate_sqlite::SqliteBackend;
 pub use restgate_postgres as postgres;
 #[cfg(feature = "postgres")]
 pub use restgate_postgres::PgBackend;
+
+/// The MySQL / MariaDB backend.
+#[cfg(feature = "mysql")]
+pub use restgate_mysql as mysql;
+#[cfg(feature = "mysql")]
+pub use restgate_mysql::MySqlBackend;
 
 /// Mounting in axum.
 #[cfg(feature = "axum")]

@@ -227,6 +227,9 @@ pub struct Column {
     pub description: Option<String>,
     /// Allowed values of an enum column, where known.
     pub enum_values: Vec<String>,
+    /// Covered by a full-text index of its own (MySQL/MariaDB `FULLTEXT`),
+    /// which the `fts` operators need there.
+    pub fulltext: bool,
     /// `name`, interned by [`Catalog::new`] for SQL rendering.
     pub(crate) sql_name: &'static str,
 }
@@ -245,6 +248,7 @@ impl Column {
             auto_increment: false,
             description: None,
             enum_values: Vec::new(),
+            fulltext: false,
             sql_name: "",
         }
     }

@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use crate::backend::{Backend, JsonRows, ReadOutput, ReadQuery, WriteTx};
 use crate::catalog::Column;
 use crate::error::ApiError;
-use crate::plan::{ReadPlan, Returning, WriteOp, WritePlan};
+use crate::plan::{ReadPlan, Returning, Shape, WriteOp, WritePlan};
 use crate::request::{Action, Representation, Resolution};
 use crate::sql::{self, WriteReturn};
 use crate::value::{coerce_json, SqlValue};
@@ -131,6 +131,8 @@ async fn write_in(backend: &dyn Backend, tx: &mut dyn WriteTx, p: &WritePlan<'_>
             out.affected += tx.execute(&stmt).await?;
         }
         out.rows = Some(rows);
+    } else if !d.returning() {
+        write_without_returning(d, tx, p, &pk, shape, want_location, &mut out).await?;
     } else {
         let ret = match shape {
             Some(s) if d.returning() && (s.order.is_empty() || pk.is_empty()) => WriteReturn::Rows(s),
@@ -188,6 +190,133 @@ async fn write_in(backend: &dyn Backend, tx: &mut dyn WriteTx, p: &WritePlan<'_>
         return Err(singular_error(out.affected));
     }
     Ok(out)
+}
+
+/// A write on a dialect without RETURNING: the main statement runs on its
+/// own, and the keys of the rows it touched are settled in the same
+/// transaction — from the payload (inserts that carry their key or the
+/// upsert's conflict target), from `LAST_INSERT_ID()` (an auto-increment
+/// key; a multi-row INSERT's ids are consecutive from it), or by locking
+/// the matching rows before an UPDATE. The representation and `Location`
+/// are then read back by those keys.
+async fn write_without_returning(
+    d: &dyn sql::Dialect,
+    tx: &mut dyn WriteTx,
+    p: &WritePlan<'_>,
+    pk: &[&Column],
+    shape: Option<&Shape<'_>>,
+    want_location: bool,
+    out: &mut WriteOutcome,
+) -> Result<(), ApiError> {
+    let t = p.table;
+    let stmts = sql::write_statements(d, t, &p.op, &WriteReturn::Nothing)?;
+    let upsert = matches!(&p.op, WriteOp::Insert { conflict: Some(_), .. });
+    if shape.is_none() && !want_location && !upsert {
+        for stmt in &stmts {
+            out.affected += tx.execute(stmt).await?;
+        }
+        return Ok(());
+    }
+    let no_key = || {
+        ApiError::not_implemented(
+            "return=representation needs a primary key on this database",
+            format!("the {} backend cannot return written rows of a table without a primary key", d.name()),
+        )
+    };
+    let (cols, keys): (Vec<&Column>, Vec<Vec<SqlValue>>) = match &p.op {
+        WriteOp::Insert { columns, rows, conflict } => {
+            let from_payload = |key_cols: &[&Column]| -> Option<Vec<Vec<SqlValue>>> {
+                let idx: Vec<usize> =
+                    key_cols.iter().map(|k| columns.iter().position(|c| c.name == k.name)).collect::<Option<Vec<usize>>>()?;
+                rows.iter().map(|r| idx.iter().map(|&i| r[i].clone()).collect::<Option<Vec<SqlValue>>>()).collect()
+            };
+            let key_cols: Vec<&Column> = match conflict {
+                Some(c) if !c.target.is_empty() && from_payload(&c.target).is_some() => c.target.clone(),
+                _ => pk.to_vec(),
+            };
+            match (!key_cols.is_empty()).then(|| from_payload(&key_cols)).flatten() {
+                Some(mut keys) => {
+                    // ignore-duplicates returns only the rows it inserted.
+                    let ignore = conflict.as_ref().is_some_and(|c| c.resolution == Resolution::IgnoreDuplicates);
+                    let existing = if ignore && !keys.is_empty() {
+                        let stmt = sql::key_rows(d, t, &key_cols, None, Some((&key_cols, &keys)), false)?;
+                        parse_keys(&key_cols, &tx.fetch_rows(&stmt).await?)?
+                    } else {
+                        Vec::new()
+                    };
+                    for stmt in &stmts {
+                        out.affected += tx.execute(stmt).await?;
+                    }
+                    keys.retain(|k| !existing.contains(k));
+                    let mut unique: Vec<Vec<SqlValue>> = Vec::with_capacity(keys.len());
+                    for k in keys {
+                        if !unique.contains(&k) {
+                            unique.push(k);
+                        }
+                    }
+                    if conflict.is_some() {
+                        // ON DUPLICATE KEY UPDATE counts an update as 2.
+                        out.affected = unique.len() as u64;
+                    }
+                    (key_cols, unique)
+                }
+                None => match pk {
+                    [c] if c.auto_increment => {
+                        let mut keys = Vec::new();
+                        for stmt in &stmts {
+                            let n = tx.execute(stmt).await?;
+                            out.affected += n;
+                            let first = tx.fetch_count(&sql::last_insert_id()).await?;
+                            keys.extend((0..n).map(|i| vec![SqlValue::Int((first + i) as i64)]));
+                        }
+                        (vec![*c], keys)
+                    }
+                    _ if shape.is_none() && !want_location => {
+                        for stmt in &stmts {
+                            out.affected += tx.execute(stmt).await?;
+                        }
+                        return Ok(());
+                    }
+                    _ => return Err(no_key()),
+                },
+            }
+        }
+        WriteOp::Update { set, filter } => {
+            if pk.is_empty() {
+                return Err(no_key());
+            }
+            let stmt = sql::key_rows(d, t, pk, filter.as_ref(), None, true)?;
+            let mut keys = parse_keys(pk, &tx.fetch_rows(&stmt).await?)?;
+            for stmt in &stmts {
+                out.affected += tx.execute(stmt).await?;
+            }
+            // Keys the UPDATE itself changes take their new values.
+            for (c, v) in set {
+                if let (Some(i), Some(v)) = (pk.iter().position(|k| k.name == c.name), v) {
+                    for k in &mut keys {
+                        k[i] = v.clone();
+                    }
+                }
+            }
+            (pk.to_vec(), keys)
+        }
+        WriteOp::Delete { .. } => {
+            for stmt in &stmts {
+                out.affected += tx.execute(stmt).await?;
+            }
+            return Ok(());
+        }
+    };
+    if want_location && !pk.is_empty() {
+        if let Some(first) = keys.first() {
+            let stmt = sql::key_rows(d, t, pk, None, Some((&cols, std::slice::from_ref(first))), false)?;
+            out.location = tx.fetch_rows(&stmt).await?.iter().next().and_then(|row| location_pairs(pk, row));
+        }
+    }
+    if let Some(shape) = shape {
+        out.rows = Some(tx.fetch_rows(&sql::rows_by_keys(d, t, shape, &cols, &keys)?).await?);
+    }
+    Ok(())
 }
 
 /// 406 PGRST116 for a singular response over `n` rows.

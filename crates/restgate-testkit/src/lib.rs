@@ -18,6 +18,8 @@
 
 pub mod cases;
 mod client;
+#[cfg(feature = "mysql")]
+pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]

@@ -32,7 +32,10 @@
 //!     r#"SELECT string_agg("j"::text, ',') FROM (SELECT (SELECT row_to_json("_rg_row".*) FROM (SELECT "id" AS "id") AS "_rg_row") AS "j" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS t"#
 //! );
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
-//! assert_eq!(s.sql, "SELECT JSON_OBJECT('id', `id`) AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5");
+//! assert_eq!(
+//!     s.sql,
+//!     "SELECT GROUP_CONCAT(`j` SEPARATOR ',') FROM (SELECT JSON_COMPACT(JSON_OBJECT('id', `id`)) AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5) AS t"
+//! );
 //! ```
 
 mod dialect;
@@ -41,7 +44,7 @@ use std::fmt::Write as _;
 
 use sea_query::{Condition, Expr, ExprTrait, Func, Keyword, NullOrdering, OnConflict, Order, Query, SelectStatement, Values};
 
-pub use dialect::{BindContext, Dialect, JoinOrder, MySqlDialect, PostgresDialect, SqliteDialect};
+pub use dialect::{BindContext, Dialect, JoinOrder, MySql8Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
 
 use crate::catalog::{Column, Table};
 use crate::error::ApiError;
@@ -330,6 +333,38 @@ pub fn rows_matching(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: 
     Ok(d.build_select(&select_rows(d, table, shape, filter)?).into())
 }
 
+/// The `out` columns, as one JSON object per row, of the rows matching
+/// `filter` and, when given, one of the `keys` tuples of `key_cols`. With
+/// `lock`, the rows are locked for update (`FOR UPDATE`). Used by dialects
+/// without RETURNING to find the rows a write touches.
+pub fn key_rows(
+    d: &dyn Dialect,
+    table: &Table,
+    out: &[&Column],
+    filter: Option<&Cond<'_>>,
+    keys: Option<(&[&Column], &[Vec<SqlValue>])>,
+    lock: bool,
+) -> Result<Statement, ApiError> {
+    let mut s = Query::select();
+    s.expr(d.json_object(out.iter().map(|c| (c.name.clone(), d.json_value(column(c), c.ty))).collect())).from(table_ref(table));
+    if let Some(f) = filter {
+        s.and_where(condition(d, f)?);
+    }
+    if let Some((cols, keys)) = keys {
+        s.and_where(keys_condition(d, cols, keys));
+    }
+    if lock {
+        s.lock_exclusive();
+    }
+    Ok(d.build_select(&s).into())
+}
+
+/// `SELECT LAST_INSERT_ID()`: the first auto-increment value the last
+/// INSERT of this connection generated (MySQL/MariaDB).
+pub fn last_insert_id() -> Statement {
+    Statement { sql: "SELECT LAST_INSERT_ID()".to_owned(), values: Values(Vec::new()) }
+}
+
 /// How many of the given key tuples already exist (tells an upsert's inserts from its updates).
 pub fn existing_keys(d: &dyn Dialect, table: &Table, key_cols: &[&Column], keys: &[Vec<SqlValue>]) -> Statement {
     let mut s = Query::select();
@@ -427,7 +462,10 @@ fn on_conflict(c: &Conflict<'_>, columns: &[&Column]) -> OnConflict {
     let mut oc = OnConflict::columns(c.target.iter().map(|t| Ident(t.sql_name)));
     match c.resolution {
         Resolution::IgnoreDuplicates => {
-            oc.do_nothing();
+            // PostgreSQL and SQLite render DO NOTHING; MySQL renders
+            // `ON DUPLICATE KEY UPDATE k = k`, which ignores duplicates only
+            // (INSERT IGNORE would also swallow other errors).
+            oc.do_nothing_on(c.target.iter().map(|t| Ident(t.sql_name)));
         }
         Resolution::MergeDuplicates => {
             let mut update: Vec<Ident> =

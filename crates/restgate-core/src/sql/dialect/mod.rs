@@ -34,7 +34,7 @@ mod mysql;
 mod postgres;
 mod sqlite;
 
-pub use mysql::MySqlDialect;
+pub use mysql::{MySql8Dialect, MySqlDialect};
 pub use postgres::PostgresDialect;
 pub use sqlite::SqliteDialect;
 

@@ -1,0 +1,306 @@
+//! MySQL and MariaDB backend for restgate.
+//!
+//! [`MySqlBackend`] serves the tables and views of one database (the one
+//! the URL names: it is the schema) of a MariaDB 10.6+ or MySQL 8 server
+//! through a sqlx pool. Rows are built as JSON by the server
+//! (`JSON_OBJECT`), joined with `GROUP_CONCAT` and streamed as text.
+//! Neither server has RETURNING for every write, so writes read their rows
+//! back by primary key inside the same transaction.
+//!
+//! Every connection [`connect`](MySqlBackend::connect) opens runs with
+//! `time_zone = '+00:00'`, a strict `sql_mode` (bad values are errors, not
+//! warnings; `ANSI_QUOTES` off) and a large `group_concat_max_len`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use restgate_core::RestGate;
+//! use restgate_mysql::MySqlOptions;
+//!
+//! let backend = MySqlOptions::new()
+//!     .pool_size(16)
+//!     .statement_timeout(std::time::Duration::from_secs(10))
+//!     .connect("mysql://app@localhost/app")
+//!     .await?;
+//! let gate = RestGate::builder().backend(backend).build().await?;
+//! # let _ = gate; Ok(()) }
+//! ```
+//!
+//! # Counts
+//!
+//! `Prefer: count=exact` runs `COUNT(*)` in the same consistent-snapshot,
+//! read-only transaction as the rows. `count=planned` and
+//! `count=estimated` are exact counts too.
+
+mod introspect;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use restgate_core::backend::{Backend, JsonRows, ReadOutput, ReadQuery, WriteTx};
+use restgate_core::catalog::Catalog;
+use restgate_core::error::{BackendError, BackendErrorKind};
+use restgate_core::sql::{Dialect, MySql8Dialect, MySqlDialect, Statement};
+use sea_query_sqlx::SqlxValues;
+use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::{AssertSqlSafe, Executor, MySql, Row, Transaction};
+
+pub use sqlx::mysql::MySqlPool as Pool;
+
+/// The session settings every connection gets.
+const SESSION: &str =
+    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', \
+     time_zone = '+00:00', group_concat_max_len = 4294967295";
+
+/// How [`MySqlOptions::connect`] opens the pool.
+#[derive(Debug, Clone)]
+pub struct MySqlOptions {
+    pool_size: u32,
+    acquire_timeout: Duration,
+    statement_timeout: Option<Duration>,
+}
+
+impl Default for MySqlOptions {
+    fn default() -> Self {
+        MySqlOptions { pool_size: 10, acquire_timeout: Duration::from_secs(5), statement_timeout: None }
+    }
+}
+
+impl MySqlOptions {
+    /// The defaults: 10 connections, a 5 s acquire timeout, no statement timeout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The maximum number of pooled connections.
+    pub fn pool_size(mut self, n: u32) -> Self {
+        self.pool_size = n.max(1);
+        self
+    }
+
+    /// How long a request waits for a free connection (then 504).
+    pub fn acquire_timeout(mut self, d: Duration) -> Self {
+        self.acquire_timeout = d;
+        self
+    }
+
+    /// A statement timeout for every connection: MariaDB's
+    /// `max_statement_time`, or MySQL's `max_execution_time` (which MySQL
+    /// applies to SELECTs only). A statement running longer fails: 504.
+    pub fn statement_timeout(mut self, d: Duration) -> Self {
+        self.statement_timeout = Some(d);
+        self
+    }
+
+    /// The connection options for `url` (`mysql://user:pass@host:3306/db`).
+    pub fn connect_options(&self, url: &str) -> Result<MySqlConnectOptions, sqlx::Error> {
+        Ok(MySqlConnectOptions::from_str(url)?.timezone(Some("+00:00".to_owned())).pipes_as_concat(false))
+    }
+
+    /// Opens the pool, detects the server (MariaDB or MySQL) and builds the backend.
+    pub async fn connect(self, url: &str) -> Result<MySqlBackend, sqlx::Error> {
+        let opts = self.connect_options(url)?;
+        let timeout = self.statement_timeout;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(self.pool_size)
+            .acquire_timeout(self.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(SESSION).await?;
+                    if let Some(t) = timeout {
+                        let secs = format!("{:.3}", t.as_secs_f64().max(0.001));
+                        let mariadb = format!("SET SESSION max_statement_time = {secs}");
+                        if conn.execute(AssertSqlSafe(mariadb)).await.is_err() {
+                            let mysql = format!("SET SESSION max_execution_time = {}", t.as_millis().max(1));
+                            conn.execute(AssertSqlSafe(mysql)).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await?;
+        MySqlBackend::from_pool(pool).await
+    }
+}
+
+/// A restgate backend over a MySQL or MariaDB database.
+#[derive(Debug, Clone)]
+pub struct MySqlBackend {
+    pool: MySqlPool,
+    mariadb: bool,
+}
+
+impl MySqlBackend {
+    /// Opens `url` (`mysql://user@host:3306/db`) with the default [`MySqlOptions`].
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        MySqlOptions::new().connect(url).await
+    }
+
+    /// The options builder ([`MySqlOptions::new`]).
+    pub fn options() -> MySqlOptions {
+        MySqlOptions::new()
+    }
+
+    /// Serves an existing pool; asks the server whether it is MariaDB or
+    /// MySQL. Its connections should use a database (the served schema),
+    /// `time_zone = '+00:00'` and a strict `sql_mode` without
+    /// `ANSI_QUOTES`, and a large `group_concat_max_len` (see the crate docs).
+    pub async fn from_pool(pool: MySqlPool) -> Result<Self, sqlx::Error> {
+        let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&pool).await?;
+        Ok(MySqlBackend { pool, mariadb: version.to_ascii_lowercase().contains("mariadb") })
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &MySqlPool {
+        &self.pool
+    }
+
+    /// Whether the server is MariaDB (otherwise MySQL).
+    pub fn is_mariadb(&self) -> bool {
+        self.mariadb
+    }
+}
+
+fn query(stmt: &Statement) -> sqlx::query::Query<'static, MySql, SqlxValues> {
+    sqlx::query_with(AssertSqlSafe(stmt.sql.clone()), SqlxValues(stmt.values.clone()))
+}
+
+/// Classifies a driver error by MySQL error number and SQLSTATE.
+pub(crate) fn classify(e: sqlx::Error) -> BackendError {
+    use BackendErrorKind as K;
+    let (kind, code) = match &e {
+        sqlx::Error::Database(db) => {
+            let state = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let number = db.try_downcast_ref::<MySqlDatabaseError>().map(MySqlDatabaseError::number).unwrap_or(0);
+            let (kind, code): (K, Option<&str>) = match number {
+                1062 | 1586 | 1022 => (K::UniqueViolation, None),
+                1451 | 1452 | 1216 | 1217 => (K::ForeignKeyViolation, None),
+                1048 | 1364 | 1263 => (K::NotNullViolation, None),
+                3819 | 4025 => (K::CheckViolation, None),
+                1366 | 1265 | 1411 | 1367 | 3140 | 4038 => (K::InvalidValue, Some("22P02")),
+                1292 => (K::InvalidValue, Some("22007")),
+                1264 | 1690 => (K::InvalidValue, Some("22003")),
+                1406 => (K::InvalidValue, Some("22001")),
+                1365 => (K::InvalidValue, Some("22012")),
+                // Invalid regular expressions: MariaDB's PCRE (1139), MySQL's ICU (3685-3699).
+                1139 | 3685..=3699 => (K::InvalidValue, Some("2201B")),
+                1213 | 1205 => (K::Serialization, None),
+                1969 | 3024 | 1317 => (K::Timeout, None),
+                1036 | 1288 | 1471 | 1792 => (K::ReadOnly, None),
+                1040 | 1053 | 1043 | 1129 | 1130 | 1203 => (K::Unavailable, None),
+                _ if state.starts_with("22") => (K::InvalidValue, None),
+                _ if state.starts_with("08") => (K::Unavailable, None),
+                _ => (K::Other, None),
+            };
+            (kind, code.map(str::to_owned).or_else(|| Some(state).filter(|c| c.len() == 5 && c != "HY000" && c != "23000")))
+        }
+        sqlx::Error::PoolTimedOut => (K::Timeout, None),
+        sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => (K::Unavailable, None),
+        _ => (K::Other, None),
+    };
+    BackendError::new(kind, code, e.to_string())
+}
+
+/// A row holds one JSON object, or the objects of a whole read joined with
+/// commas (NULL when there were none); either is appended as it is.
+fn push_row(rows: &mut JsonRows, row: &MySqlRow) -> Result<(), sqlx::Error> {
+    if let Some(bytes) = row.try_get_unchecked::<Option<&[u8]>, _>(0)? {
+        rows.push_joined(bytes);
+    }
+    Ok(())
+}
+
+async fn fetch_rows<'e, E>(exec: E, stmt: &Statement) -> Result<JsonRows, BackendError>
+where
+    E: sqlx::Executor<'e, Database = MySql>,
+{
+    let mut rows = JsonRows::new();
+    let mut stream = query(stmt).fetch(exec);
+    while let Some(row) = stream.try_next().await.map_err(classify)? {
+        push_row(&mut rows, &row).map_err(classify)?;
+    }
+    Ok(rows)
+}
+
+async fn fetch_count<'e, E>(exec: E, stmt: &Statement) -> Result<u64, BackendError>
+where
+    E: sqlx::Executor<'e, Database = MySql>,
+{
+    let row = query(stmt).fetch_one(exec).await.map_err(classify)?;
+    // COUNT(*) is BIGINT, LAST_INSERT_ID() BIGINT UNSIGNED.
+    let n = match row.try_get::<i64, _>(0) {
+        Ok(n) => n.max(0) as u64,
+        Err(_) => row.try_get::<u64, _>(0).map_err(classify)?,
+    };
+    Ok(n)
+}
+
+#[async_trait]
+impl Backend for MySqlBackend {
+    fn dialect(&self) -> &'static dyn Dialect {
+        if self.mariadb {
+            &MySqlDialect
+        } else {
+            &MySql8Dialect
+        }
+    }
+
+    async fn introspect(&self) -> Result<Catalog, BackendError> {
+        introspect::catalog(&self.pool, self.mariadb).await
+    }
+
+    async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
+        let Some(count) = &q.count else {
+            return Ok(ReadOutput { rows: fetch_rows(&self.pool, &q.rows).await?, total: None });
+        };
+        // One snapshot for the rows and the count.
+        let mut tx = self.pool.begin_with("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY").await.map_err(classify)?;
+        let total = fetch_count(&mut *tx, count).await?;
+        let rows = fetch_rows(&mut *tx, &q.rows).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(ReadOutput { rows, total: Some(total) })
+    }
+
+    async fn begin(&self) -> Result<Box<dyn WriteTx>, BackendError> {
+        let tx = self.pool.begin().await.map_err(classify)?;
+        Ok(Box::new(MySqlTx { tx }))
+    }
+
+    async fn write_one(&self, stmt: &Statement, rows: bool) -> Result<(JsonRows, u64), BackendError> {
+        // One statement in autocommit is atomic by itself.
+        if rows {
+            let rows = fetch_rows(&self.pool, stmt).await?;
+            let n = rows.len() as u64;
+            Ok((rows, n))
+        } else {
+            Ok((JsonRows::new(), query(stmt).execute(&self.pool).await.map_err(classify)?.rows_affected()))
+        }
+    }
+}
+
+struct MySqlTx {
+    tx: Transaction<'static, MySql>,
+}
+
+#[async_trait]
+impl WriteTx for MySqlTx {
+    async fn fetch_rows(&mut self, stmt: &Statement) -> Result<JsonRows, BackendError> {
+        fetch_rows(&mut *self.tx, stmt).await
+    }
+    async fn fetch_count(&mut self, stmt: &Statement) -> Result<u64, BackendError> {
+        fetch_count(&mut *self.tx, stmt).await
+    }
+    async fn execute(&mut self, stmt: &Statement) -> Result<u64, BackendError> {
+        Ok(query(stmt).execute(&mut *self.tx).await.map_err(classify)?.rows_affected())
+    }
+    async fn commit(self: Box<Self>) -> Result<(), BackendError> {
+        self.tx.commit().await.map_err(classify)
+    }
+    async fn rollback(self: Box<Self>) -> Result<(), BackendError> {
+        self.tx.rollback().await.map_err(classify)
+    }
+}
