@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # HTTP benchmark: restgate vs. a hand-written axum + sqlx server, same
-# database, same pool settings, same requests, measured with wrk.
+# database, same pool settings, same requests, measured with wrk; on SQLite
+# and on PostgreSQL.
 #
 #   bash benches/http.sh
+#   BACKENDS=sqlite bash benches/http.sh
 #   DURATION=30s CONNECTIONS=64 THREADS=2 bash benches/http.sh
 #   SCENARIOS="by_pk filtered" bash benches/http.sh
 #
@@ -12,12 +14,17 @@
 #   CONNECTIONS  wrk connections [32]
 #   WARMUP       warm-up per server before the first scenario [2s]
 #   SCENARIOS    which scenarios, in order [list_20 by_pk filtered insert]
-#   BACKENDS     databases to run against [sqlite] (only sqlite exists so far)
+#   BACKENDS     databases to run against [sqlite postgres]
+#   RESTGATE_POSTGRES_URL  the PostgreSQL database (local only) for the
+#                postgres backend [postgres://postgres@127.0.0.1:5432/test];
+#                two schemas rg_bench_<pid>_a/_b are created there and dropped
+#                on exit. If it is unreachable, that backend is skipped.
 #   RESULTS_DIR  if set, the raw wrk outputs and server logs are kept there
 #
 # Everything listens on and is sent to 127.0.0.1 only. The script starts the
-# two servers itself (on free ports chosen by the OS), kills exactly those
-# processes on exit, and exits non-zero if a server fails to start.
+# two servers per backend itself (on free ports chosen by the OS), kills
+# exactly those processes on exit, and exits non-zero if a server fails to
+# start or if every requested backend was skipped.
 # See docs/benchmarks.md.
 
 set -euo pipefail
@@ -27,7 +34,8 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 WARMUP=${WARMUP:-2s}
 SCENARIOS=${SCENARIOS:-"list_20 by_pk filtered insert"}
-BACKENDS=${BACKENDS:-sqlite}
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+PG_URL=${RESTGATE_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 RESULTS_DIR=${RESULTS_DIR:-}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,6 +56,13 @@ seconds() {
         *) echo "$v" ;;
     esac
 }
+
+for backend in $BACKENDS; do
+    case $backend in
+        sqlite | postgres) ;;
+        *) die "unsupported backend '$backend' (available: sqlite postgres)" ;;
+    esac
+done
 
 for n in "$THREADS" "$CONNECTIONS" "$(seconds "$DURATION")" "$(seconds "$WARMUP")"; do
     [[ $n =~ ^[0-9]+$ ]] || die "DURATION/WARMUP must be like 10s or 1m, THREADS/CONNECTIONS integers"
@@ -80,8 +95,9 @@ done
 # --- process bookkeeping -----------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/restgate-http-bench.XXXXXX")
 PIDS=()
+PG_SCHEMAS=() # PostgreSQL schemas this run created (or is creating), dropped on exit
 
-cleanup() {
+stop_servers() {
     local pid
     for pid in ${PIDS[@]+"${PIDS[@]}"}; do
         kill "$pid" 2>/dev/null || true
@@ -89,6 +105,21 @@ cleanup() {
     for pid in ${PIDS[@]+"${PIDS[@]}"}; do
         wait "$pid" 2>/dev/null || true
     done
+    PIDS=()
+}
+
+drop_pg_schemas() {
+    local schema
+    for schema in ${PG_SCHEMAS[@]+"${PG_SCHEMAS[@]}"}; do
+        timeout 30 "$BIN/restgate-bench-seed" --db "$PG_URL" --schema "$schema" --drop >/dev/null 2>&1 ||
+            echo "http.sh: could not drop PostgreSQL schema $schema (drop it by hand)" >&2
+    done
+    PG_SCHEMAS=()
+}
+
+cleanup() {
+    stop_servers
+    drop_pg_schemas
     if [[ -n $RESULTS_DIR ]]; then
         mkdir -p "$RESULTS_DIR"
         cp "$WORK"/*.txt "$WORK"/*.log "$RESULTS_DIR"/ 2>/dev/null || true
@@ -98,10 +129,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_server NAME BINARY DB → sets SERVER_URL; exits if the server does not come up.
+# start_server NAME BINARY ARGS... → sets SERVER_URL; exits if the server does not come up.
 start_server() {
-    local name=$1 binary=$2 db=$3 log="$WORK/$1.log" pid i addr
-    "$BIN/$binary" --db "$db" --listen "$HOST:0" >"$log" 2>&1 &
+    local name=$1 binary=$2 log="$WORK/$1.log" pid i addr
+    "$BIN/$binary" "${@:3}" --listen "$HOST:0" >"$log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
     for ((i = 0; i < 100; i++)); do
@@ -120,22 +151,64 @@ start_server() {
     die "$name ($binary) did not start listening within 10 s"
 }
 
+# The host part of a postgres:// URL ("" when it names none, i.e. the local socket).
+pg_url_host() {
+    local rest=${1#*://}
+    rest=${rest%%[/?]*} # authority
+    rest=${rest##*@}    # without user:password@
+    case $rest in
+        \[*)
+            rest=${rest%%]*}
+            echo "${rest#[}"
+            ;;
+        *) echo "${rest%%:*}" ;;
+    esac
+}
+
 # Seeds a fresh database per server so inserts don't interfere, starts both.
-# Sets RESTGATE_URL and BASELINE_URL.
+# Sets RESTGATE_URL and BASELINE_URL; returns 1 (after saying why) when the
+# backend has to be skipped.
 start_backend() {
-    local backend=$1
+    local backend=$1 a b rc
     case $backend in
         sqlite)
-            "$BIN/restgate-bench-seed" --db "$WORK/restgate.db" >/dev/null
-            "$BIN/restgate-bench-seed" --db "$WORK/baseline.db" >/dev/null
-            start_server restgate restgate-bench-server "$WORK/restgate.db"
+            "$BIN/restgate-bench-seed" --db "$WORK/restgate.db" >/dev/null || die "seeding $WORK/restgate.db failed"
+            "$BIN/restgate-bench-seed" --db "$WORK/baseline.db" >/dev/null || die "seeding $WORK/baseline.db failed"
+            start_server sqlite-restgate restgate-bench-server --db "$WORK/restgate.db"
             RESTGATE_URL=$SERVER_URL
-            start_server baseline baseline-server "$WORK/baseline.db"
+            start_server sqlite-baseline baseline-server --db "$WORK/baseline.db"
             BASELINE_URL=$SERVER_URL
             ;;
-        # postgres|mysql) a later change adds: a database (container or local
-        # server on 127.0.0.1), the seed for it, and the two servers' --db URL.
-        *) die "unsupported backend '$backend' (available: sqlite)" ;;
+        postgres)
+            case $PG_URL in postgres://* | postgresql://*) ;; *) die "RESTGATE_POSTGRES_URL must be a postgres:// URL" ;; esac
+            case $(pg_url_host "$PG_URL") in
+                "" | 127.0.0.1 | localhost | ::1) ;;
+                *)
+                    echo "== postgres: SKIPPED: RESTGATE_POSTGRES_URL must point at a local server (127.0.0.1, localhost, ::1)" >&2
+                    return 1
+                    ;;
+            esac
+            a=rg_bench_$$_a
+            b=rg_bench_$$_b
+            PG_SCHEMAS+=("$a" "$b")
+            rc=0
+            timeout 120 "$BIN/restgate-bench-seed" --db "$PG_URL" --schema "$a" >/dev/null 2>"$WORK/pg-seed.log" || rc=$?
+            if ((rc == 3 || rc == 124)); then
+                PG_SCHEMAS=()
+                echo "== postgres: SKIPPED: PostgreSQL is unreachable at $PG_URL (set RESTGATE_POSTGRES_URL)" >&2
+                sed 's/^/   /' "$WORK/pg-seed.log" >&2
+                return 1
+            elif ((rc != 0)); then
+                cat "$WORK/pg-seed.log" >&2
+                die "seeding PostgreSQL schema $a failed"
+            fi
+            timeout 120 "$BIN/restgate-bench-seed" --db "$PG_URL" --schema "$b" >/dev/null || die "seeding PostgreSQL schema $b failed"
+            start_server postgres-restgate restgate-bench-server --db "$PG_URL" --schema "$a"
+            RESTGATE_URL=$SERVER_URL
+            start_server postgres-baseline baseline-server --db "$PG_URL" --schema "$b"
+            BASELINE_URL=$SERVER_URL
+            ;;
+        *) die "unsupported backend '$backend' (available: sqlite postgres)" ;;
     esac
 }
 
@@ -229,8 +302,12 @@ for s in $SCENARIOS; do
 done
 echo "== $(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d$DURATION per scenario and server; backends: $BACKENDS"
 ROWS=()
+SKIPPED=()
 for backend in $BACKENDS; do
-    start_backend "$backend"
+    if ! start_backend "$backend"; then
+        SKIPPED+=("$backend")
+        continue
+    fi
     echo "== $backend: restgate on $RESTGATE_URL, baseline on $BASELINE_URL"
     check_equivalence
     if (($(seconds "$WARMUP") > 0)); then
@@ -249,13 +326,11 @@ for backend in $BACKENDS; do
         b=$WORK/$backend-$s-baseline.txt
         ROWS+=("$backend $s $(rps "$r") $(rps "$b") $(p99_ms "$r") $(p99_ms "$b") $(failures "$r") $(failures "$b")")
     done
-    # Stop this backend's servers before the next backend starts.
-    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    PIDS=()
+    # Stop this backend's servers (and drop its schemas) before the next backend starts.
+    stop_servers
+    drop_pg_schemas
 done
+((${#ROWS[@]} > 0)) || die "no backend ran (skipped: ${SKIPPED[*]})"
 
 # --- (f) table ---------------------------------------------------------------------
 echo
@@ -266,3 +341,6 @@ for row in "${ROWS[@]}"; do
     printf "%-8s %-10s %14s %14s %7s %10s ms %10s ms %9s\n" "$backend" "$s" "$rr" "$br" "$ratio" "$rp" "$bp" "$rf/$bf"
 done
 echo "(ratio = restgate req/s / baseline req/s; failures = non-2xx + socket errors, restgate/baseline)"
+if ((${#SKIPPED[@]} > 0)); then
+    echo "(skipped: ${SKIPPED[*]})"
+fi

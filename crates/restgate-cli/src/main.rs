@@ -36,7 +36,8 @@ enum Command {
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// Database URL: sqlite:///abs/path.db, sqlite://relative/path.db, sqlite:relative.db
-    /// (the file must exist; it is never created) or postgres://user[:password]@host[:port]/database.
+    /// (the file must exist; it is never created), postgres://user[:password]@host[:port]/database
+    /// or mysql://user[:password]@host[:port]/database (MySQL or MariaDB).
     #[arg(long, value_name = "URL", env = "RESTGATE_DB", hide_env_values = true)]
     db: String,
 

@@ -11,6 +11,7 @@ use axum::Router;
 use restgate_axum::RestGateExt;
 use restgate_core::catalog::TableKind;
 use restgate_core::RestGate;
+use restgate_mysql::MySqlBackend;
 use restgate_postgres::PgBackend;
 use restgate_sqlite::SqliteBackend;
 use tokio::sync::oneshot;
@@ -111,6 +112,12 @@ pub async fn run(opts: Options) -> Result<(), ServeError> {
                 pg = pg.schemas(opts.schemas.iter().map(String::as_str));
             }
             builder.backend(pg.connect(&t.url).await.map_err(|e| open_error(&e))?)
+        }
+        Target::MySql(t) => {
+            if !opts.schemas.is_empty() {
+                return Err(ServeError::SchemaNotApplicable);
+            }
+            builder.backend(MySqlBackend::connect(&t.url).await.map_err(|e| open_error(&e))?)
         }
     };
     if let Some(n) = opts.max_rows {

@@ -14,9 +14,14 @@
 //!
 //! ```sh
 //! baseline-server --db /tmp/bench.db --listen 127.0.0.1:0
+//! baseline-server --db postgres://postgres@127.0.0.1:5432/test --schema rg_bench_b --listen 127.0.0.1:0
 //! ```
+//!
+//! On SQLite the pool is opened like restgate's SQLite backend; on
+//! PostgreSQL like restgate-postgres's defaults (10 connections, 5 s acquire
+//! timeout, `TimeZone = UTC`), with `search_path` set to `--schema`.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -25,22 +30,25 @@ use axum::routing::get;
 use axum::{Json, Router};
 use clap::Parser;
 use restgate_bench::BoxError;
-use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
+use serde::{Deserialize, Serialize, Serializer};
+use sqlx::{PgPool, SqlitePool};
 
 /// Serves the bench endpoints by hand with axum + sqlx (loopback only).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// The SQLite database file (seed it with restgate-bench-seed).
+    /// The SQLite database file, or a `postgres://` URL (seed it with restgate-bench-seed).
     #[arg(long)]
-    db: PathBuf,
+    db: String,
+    /// PostgreSQL only: the schema holding `items` (becomes the `search_path`).
+    #[arg(long)]
+    schema: Option<String>,
     /// Loopback address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: String,
 }
 
-/// One row of `items`, as returned.
+/// One row of `items`, as returned (SQLite).
 #[derive(Debug, Serialize, sqlx::FromRow)]
 struct Item {
     id: i64,
@@ -49,6 +57,29 @@ struct Item {
     price: f64,
     in_stock: bool,
     created_at: String,
+}
+
+/// One row of `items`, as returned (PostgreSQL). The price is written as
+/// PostgreSQL's JSON writes a `float8` (`12` rather than serde's `12.0`).
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct PgItem {
+    id: i64,
+    name: String,
+    category: String,
+    #[serde(serialize_with = "pg_float8")]
+    price: f64,
+    in_stock: bool,
+    created_at: String,
+}
+
+/// A `float8` as PostgreSQL renders it in JSON: integral values without a
+/// fraction; otherwise the shortest round-trip form, as serde writes it.
+fn pg_float8<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
 }
 
 /// The body of `POST /items` (`created_at` is the column's default).
@@ -68,10 +99,24 @@ struct ItemsQuery {
     limit: Option<i64>,
 }
 
+/// A parsed [`ItemsQuery`]: which statement, and its parameters.
+enum Shape<'a> {
+    ById(i64),
+    ByCategory(&'a str),
+    All,
+}
+
 /// The select list, with `created_at` rendered as restgate renders timestamps (`T` between date and time).
 macro_rules! select_items {
     ($($rest:literal)?) => {
         concat!("SELECT id, name, category, price, in_stock, replace(created_at, ' ', 'T') AS created_at FROM items" $(, " ", $rest)?)
+    };
+}
+
+/// The same for PostgreSQL: `created_at::text` is ISO (sqlx sets `DateStyle = ISO`), fractions only when present.
+macro_rules! pg_select_items {
+    ($($rest:literal)?) => {
+        concat!("SELECT id, name, category, price, in_stock, replace(created_at::text, ' ', 'T') AS created_at FROM items" $(, " ", $rest)?)
     };
 }
 
@@ -80,6 +125,12 @@ const BY_ID: &str = select_items!("WHERE id = ? LIMIT ?");
 const BY_CATEGORY: &str = select_items!("WHERE category = ? LIMIT ?");
 const ALL: &str = select_items!("LIMIT ?");
 const INSERT: &str = "INSERT INTO items (name, category, price, in_stock) VALUES (?, ?, ?, ?)";
+
+/// One static statement per query shape (PostgreSQL: `LIMIT NULL` is no limit).
+const PG_BY_ID: &str = pg_select_items!("WHERE id = $1 LIMIT $2");
+const PG_BY_CATEGORY: &str = pg_select_items!("WHERE category = $1 LIMIT $2");
+const PG_ALL: &str = pg_select_items!("LIMIT $1");
+const PG_INSERT: &str = "INSERT INTO items (name, category, price, in_stock) VALUES ($1, $2, $3, $4)";
 
 /// A 4xx/5xx with a short JSON message.
 struct AppError(StatusCode, String);
@@ -101,22 +152,30 @@ fn eq_value<'a>(param: &str, v: &'a str) -> Result<&'a str, AppError> {
     v.strip_prefix("eq.").ok_or_else(|| AppError(StatusCode::BAD_REQUEST, format!("{param}: only eq. is supported")))
 }
 
+impl ItemsQuery {
+    /// The statement shape, after checking the parameters.
+    fn shape(&self) -> Result<Shape<'_>, AppError> {
+        if self.limit.is_some_and(|l| l < 0) {
+            return Err(AppError(StatusCode::BAD_REQUEST, "limit must be >= 0".into()));
+        }
+        match (self.id.as_deref(), self.category.as_deref()) {
+            (Some(id), None) => {
+                let id = eq_value("id", id)?.parse().map_err(|_| AppError(StatusCode::BAD_REQUEST, "id must be an integer".into()))?;
+                Ok(Shape::ById(id))
+            }
+            (None, Some(category)) => Ok(Shape::ByCategory(eq_value("category", category)?)),
+            (None, None) => Ok(Shape::All),
+            (Some(_), Some(_)) => Err(AppError(StatusCode::BAD_REQUEST, "filter by id or by category, not both".into())),
+        }
+    }
+}
+
 async fn list_items(State(pool): State<SqlitePool>, Query(q): Query<ItemsQuery>) -> Result<Json<Vec<Item>>, AppError> {
     let limit = q.limit.unwrap_or(-1);
-    if q.limit.is_some_and(|l| l < 0) {
-        return Err(AppError(StatusCode::BAD_REQUEST, "limit must be >= 0".into()));
-    }
-    let rows = match (q.id.as_deref(), q.category.as_deref()) {
-        (Some(id), None) => {
-            let id: i64 = eq_value("id", id)?.parse().map_err(|_| AppError(StatusCode::BAD_REQUEST, "id must be an integer".into()))?;
-            sqlx::query_as::<_, Item>(BY_ID).bind(id).bind(limit).fetch_all(&pool).await?
-        }
-        (None, Some(category)) => {
-            let category = eq_value("category", category)?;
-            sqlx::query_as::<_, Item>(BY_CATEGORY).bind(category).bind(limit).fetch_all(&pool).await?
-        }
-        (None, None) => sqlx::query_as::<_, Item>(ALL).bind(limit).fetch_all(&pool).await?,
-        (Some(_), Some(_)) => return Err(AppError(StatusCode::BAD_REQUEST, "filter by id or by category, not both".into())),
+    let rows = match q.shape()? {
+        Shape::ById(id) => sqlx::query_as::<_, Item>(BY_ID).bind(id).bind(limit).fetch_all(&pool).await?,
+        Shape::ByCategory(category) => sqlx::query_as::<_, Item>(BY_CATEGORY).bind(category).bind(limit).fetch_all(&pool).await?,
+        Shape::All => sqlx::query_as::<_, Item>(ALL).bind(limit).fetch_all(&pool).await?,
     };
     Ok(Json(rows))
 }
@@ -126,11 +185,37 @@ async fn create_item(State(pool): State<SqlitePool>, Json(item): Json<NewItem>) 
     Ok(StatusCode::CREATED)
 }
 
+async fn pg_list_items(State(pool): State<PgPool>, Query(q): Query<ItemsQuery>) -> Result<Json<Vec<PgItem>>, AppError> {
+    let limit = q.limit;
+    let rows = match q.shape()? {
+        Shape::ById(id) => sqlx::query_as::<_, PgItem>(PG_BY_ID).bind(id).bind(limit).fetch_all(&pool).await?,
+        Shape::ByCategory(category) => sqlx::query_as::<_, PgItem>(PG_BY_CATEGORY).bind(category).bind(limit).fetch_all(&pool).await?,
+        Shape::All => sqlx::query_as::<_, PgItem>(PG_ALL).bind(limit).fetch_all(&pool).await?,
+    };
+    Ok(Json(rows))
+}
+
+async fn pg_create_item(State(pool): State<PgPool>, Json(item): Json<NewItem>) -> Result<StatusCode, AppError> {
+    sqlx::query(PG_INSERT).bind(item.name).bind(item.category).bind(item.price).bind(item.in_stock).execute(&pool).await?;
+    Ok(StatusCode::CREATED)
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
-    let listener = restgate_bench::bind_loopback(&args.listen).await?;
-    let pool = restgate_bench::connect_pool(&args.db).await?;
-    let app = Router::new().route("/items", get(list_items).post(create_item)).with_state(pool);
+    let (listener, app) = if restgate_bench::is_postgres_url(&args.db) {
+        let schema = args.schema.ok_or("--schema NAME is required with a postgres:// --db")?;
+        restgate_bench::check_schema_name(&schema)?;
+        let listener = restgate_bench::bind_loopback(&args.listen).await?;
+        let pool = restgate_bench::connect_pg_pool(&args.db, &schema).await?;
+        (listener, Router::new().route("/items", get(pg_list_items).post(pg_create_item)).with_state(pool))
+    } else {
+        if args.schema.is_some() {
+            return Err("--schema only applies to a postgres:// --db".into());
+        }
+        let listener = restgate_bench::bind_loopback(&args.listen).await?;
+        let pool = restgate_bench::connect_pool(Path::new(&args.db)).await?;
+        (listener, Router::new().route("/items", get(list_items).post(create_item)).with_state(pool))
+    };
     restgate_bench::serve("baseline", listener, app).await
 }

@@ -4,20 +4,36 @@
 //! ```sh
 //! restgate-bench-seed --db /tmp/bench.db            # 10,000 rows, 1,000 categories (~10 rows each)
 //! restgate-bench-seed --db /tmp/bench.db --rows 100000 --categories 5000
+//! restgate-bench-seed --db postgres://postgres@127.0.0.1:5432/test --schema rg_bench_a   # (re)creates the schema
+//! restgate-bench-seed --db postgres://postgres@127.0.0.1:5432/test --schema rg_bench_a --drop
 //! ```
+//!
+//! On PostgreSQL, exits with status 3 when the server cannot be reached (or
+//! refuses the connection), so a script can tell that apart from other errors.
 
-use std::path::PathBuf;
+use std::path::Path;
+use std::process::ExitCode;
 
 use clap::Parser;
 use restgate_bench::BoxError;
+
+/// Exit status when PostgreSQL is unreachable.
+const UNREACHABLE: u8 = 3;
 
 /// Creates and seeds the restgate bench database.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Path of the SQLite file to create (must not exist).
+    /// Path of the SQLite file to create (must not exist), or a
+    /// `postgres://` URL (then `--schema` is required).
     #[arg(long)]
-    db: PathBuf,
+    db: String,
+    /// PostgreSQL only: the schema to create afresh (DROP SCHEMA IF EXISTS … CASCADE; CREATE SCHEMA).
+    #[arg(long)]
+    schema: Option<String>,
+    /// PostgreSQL only: drop the schema (CASCADE) instead of seeding it.
+    #[arg(long)]
+    drop: bool,
     /// Number of rows.
     #[arg(long, default_value_t = 10_000)]
     rows: u64,
@@ -26,10 +42,35 @@ struct Args {
     categories: u64,
 }
 
+async fn run(args: Args) -> Result<ExitCode, BoxError> {
+    if !restgate_bench::is_postgres_url(&args.db) {
+        if args.schema.is_some() || args.drop {
+            return Err("--schema and --drop only apply to a postgres:// --db".into());
+        }
+        restgate_bench::seed(Path::new(&args.db), args.rows, args.categories).await?;
+        println!("seeded {} with {} items in {} categories", args.db, args.rows, args.categories);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let schema = args.schema.ok_or("--schema NAME is required with a postgres:// --db")?;
+    restgate_bench::check_schema_name(&schema)?;
+    let mut conn = match restgate_bench::pg_connect(&args.db).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("restgate-bench-seed: cannot connect to PostgreSQL: {e}");
+            return Ok(ExitCode::from(UNREACHABLE));
+        }
+    };
+    if args.drop {
+        restgate_bench::drop_postgres_schema(&mut conn, &schema).await?;
+        println!("dropped schema {schema}");
+    } else {
+        restgate_bench::seed_postgres(&mut conn, &schema, args.rows, args.categories).await?;
+        println!("seeded schema {schema} with {} items in {} categories", args.rows, args.categories);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), BoxError> {
-    let args = Args::parse();
-    restgate_bench::seed(&args.db, args.rows, args.categories).await?;
-    println!("seeded {} with {} items in {} categories", args.db.display(), args.rows, args.categories);
-    Ok(())
+async fn main() -> Result<ExitCode, BoxError> {
+    run(Args::parse()).await
 }

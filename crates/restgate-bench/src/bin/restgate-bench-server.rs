@@ -3,24 +3,29 @@
 //!
 //! ```sh
 //! restgate-bench-server --db /tmp/bench.db --listen 127.0.0.1:0
+//! restgate-bench-server --db postgres://postgres@127.0.0.1:5432/test --schema rg_bench_a --listen 127.0.0.1:0
 //! ```
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use axum::Router;
 use clap::Parser;
 use restgate_axum::RestGateExt;
 use restgate_bench::BoxError;
 use restgate_core::RestGate;
+use restgate_postgres::PgBackend;
 use restgate_sqlite::SqliteBackend;
 
-/// Serves a SQLite database through restgate (loopback only).
+/// Serves a SQLite database or a PostgreSQL schema through restgate (loopback only).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// The SQLite database file (seed it with restgate-bench-seed).
+    /// The SQLite database file, or a `postgres://` URL (seed it with restgate-bench-seed).
     #[arg(long)]
-    db: PathBuf,
+    db: String,
+    /// PostgreSQL only: the schema to serve (required with a postgres:// --db).
+    #[arg(long)]
+    schema: Option<String>,
     /// Loopback address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: String,
@@ -29,12 +34,24 @@ struct Args {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
-    if !args.db.exists() {
-        return Err(format!("{} does not exist: seed it first with restgate-bench-seed", args.db.display()).into());
-    }
-    let listener = restgate_bench::bind_loopback(&args.listen).await?;
-    let backend = SqliteBackend::connect(&restgate_bench::sqlite_url(&args.db)).await?;
-    let gate = RestGate::builder().backend(backend).build().await?;
+    let (listener, gate) = if restgate_bench::is_postgres_url(&args.db) {
+        let schema = args.schema.ok_or("--schema NAME is required with a postgres:// --db")?;
+        restgate_bench::check_schema_name(&schema)?;
+        let listener = restgate_bench::bind_loopback(&args.listen).await?;
+        let backend = PgBackend::options().schemas([schema]).connect(&args.db).await?;
+        (listener, RestGate::builder().backend(backend).build().await?)
+    } else {
+        if args.schema.is_some() {
+            return Err("--schema only applies to a postgres:// --db".into());
+        }
+        let path = Path::new(&args.db);
+        if !path.exists() {
+            return Err(format!("{} does not exist: seed it first with restgate-bench-seed", path.display()).into());
+        }
+        let listener = restgate_bench::bind_loopback(&args.listen).await?;
+        let backend = SqliteBackend::connect(&restgate_bench::sqlite_url(path)).await?;
+        (listener, RestGate::builder().backend(backend).build().await?)
+    };
     let app = Router::new().restgate("/", gate);
     restgate_bench::serve("restgate", listener, app).await
 }
