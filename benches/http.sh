@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark: restgate vs. a hand-written axum + sqlx server, same
-# database, same pool settings, same requests, measured with wrk; on SQLite
-# and on PostgreSQL.
+# database, same pool settings, same requests, measured with wrk; on SQLite,
+# PostgreSQL and MySQL/MariaDB.
 #
 #   bash benches/http.sh
 #   BACKENDS=sqlite bash benches/http.sh
@@ -14,11 +14,16 @@
 #   CONNECTIONS  wrk connections [32]
 #   WARMUP       warm-up per server before the first scenario [2s]
 #   SCENARIOS    which scenarios, in order [list_20 by_pk filtered insert]
-#   BACKENDS     databases to run against [sqlite postgres]
+#   BACKENDS     databases to run against [sqlite postgres mysql]
 #   RESTGATE_POSTGRES_URL  the PostgreSQL database (local only) for the
 #                postgres backend [postgres://postgres@127.0.0.1:5432/test];
 #                two schemas rg_bench_<pid>_a/_b are created there and dropped
 #                on exit. If it is unreachable, that backend is skipped.
+#   RESTGATE_MYSQL_URL  the MySQL/MariaDB server (local only) for the mysql
+#                backend [mysql://root@127.0.0.1:3306/test]; its database part
+#                is replaced: two databases rg_bench_<pid>_a/_b are created
+#                there and dropped on exit. If it is unreachable, that backend
+#                is skipped.
 #   RESULTS_DIR  if set, the raw wrk outputs and server logs are kept there
 #
 # Everything listens on and is sent to 127.0.0.1 only. The script starts the
@@ -34,8 +39,9 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 WARMUP=${WARMUP:-2s}
 SCENARIOS=${SCENARIOS:-"list_20 by_pk filtered insert"}
-BACKENDS=${BACKENDS:-"sqlite postgres"}
+BACKENDS=${BACKENDS:-"sqlite postgres mysql"}
 PG_URL=${RESTGATE_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+MYSQL_URL=${RESTGATE_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
 RESULTS_DIR=${RESULTS_DIR:-}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,8 +65,8 @@ seconds() {
 
 for backend in $BACKENDS; do
     case $backend in
-        sqlite | postgres) ;;
-        *) die "unsupported backend '$backend' (available: sqlite postgres)" ;;
+        sqlite | postgres | mysql) ;;
+        *) die "unsupported backend '$backend' (available: sqlite postgres mysql)" ;;
     esac
 done
 
@@ -96,6 +102,7 @@ done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/restgate-http-bench.XXXXXX")
 PIDS=()
 PG_SCHEMAS=() # PostgreSQL schemas this run created (or is creating), dropped on exit
+MYSQL_DBS=()  # MySQL databases this run created (or is creating), dropped on exit
 
 stop_servers() {
     local pid
@@ -117,9 +124,19 @@ drop_pg_schemas() {
     PG_SCHEMAS=()
 }
 
+drop_mysql_dbs() {
+    local db
+    for db in ${MYSQL_DBS[@]+"${MYSQL_DBS[@]}"}; do
+        timeout 30 "$BIN/restgate-bench-seed" --db "$(mysql_url_with_db "$MYSQL_URL" "$db")" --drop >/dev/null 2>&1 ||
+            echo "http.sh: could not drop MySQL database $db (drop it by hand)" >&2
+    done
+    MYSQL_DBS=()
+}
+
 cleanup() {
     stop_servers
     drop_pg_schemas
+    drop_mysql_dbs
     if [[ -n $RESULTS_DIR ]]; then
         mkdir -p "$RESULTS_DIR"
         cp "$WORK"/*.txt "$WORK"/*.log "$RESULTS_DIR"/ 2>/dev/null || true
@@ -151,7 +168,7 @@ start_server() {
     die "$name ($binary) did not start listening within 10 s"
 }
 
-# The host part of a postgres:// URL ("" when it names none, i.e. the local socket).
+# The host part of a postgres:// or mysql:// URL ("" when it names none, i.e. the local socket).
 pg_url_host() {
     local rest=${1#*://}
     rest=${rest%%[/?]*} # authority
@@ -163,6 +180,16 @@ pg_url_host() {
             ;;
         *) echo "${rest%%:*}" ;;
     esac
+}
+
+# A mysql:// URL with its database part replaced by $2 (options kept).
+mysql_url_with_db() {
+    local url=$1 db=$2 scheme rest authority query=
+    scheme=${url%%://*}
+    rest=${url#*://}
+    authority=${rest%%[/?]*}
+    case $rest in *\?*) query="?${rest#*\?}" ;; esac
+    echo "$scheme://$authority/$db$query"
 }
 
 # Seeds a fresh database per server so inserts don't interfere, starts both.
@@ -208,7 +235,36 @@ start_backend() {
             start_server postgres-baseline baseline-server --db "$PG_URL" --schema "$b"
             BASELINE_URL=$SERVER_URL
             ;;
-        *) die "unsupported backend '$backend' (available: sqlite postgres)" ;;
+        mysql)
+            case $MYSQL_URL in mysql://* | mariadb://*) ;; *) die "RESTGATE_MYSQL_URL must be a mysql:// URL" ;; esac
+            case $(pg_url_host "$MYSQL_URL") in
+                "" | 127.0.0.1 | localhost | ::1) ;;
+                *)
+                    echo "== mysql: SKIPPED: RESTGATE_MYSQL_URL must point at a local server (127.0.0.1, localhost, ::1)" >&2
+                    return 1
+                    ;;
+            esac
+            a=rg_bench_$$_a
+            b=rg_bench_$$_b
+            MYSQL_DBS+=("$a" "$b")
+            rc=0
+            timeout 120 "$BIN/restgate-bench-seed" --db "$(mysql_url_with_db "$MYSQL_URL" "$a")" >/dev/null 2>"$WORK/mysql-seed.log" || rc=$?
+            if ((rc == 3 || rc == 124)); then
+                MYSQL_DBS=()
+                echo "== mysql: SKIPPED: MySQL/MariaDB is unreachable at $MYSQL_URL (set RESTGATE_MYSQL_URL)" >&2
+                sed 's/^/   /' "$WORK/mysql-seed.log" >&2
+                return 1
+            elif ((rc != 0)); then
+                cat "$WORK/mysql-seed.log" >&2
+                die "seeding MySQL database $a failed"
+            fi
+            timeout 120 "$BIN/restgate-bench-seed" --db "$(mysql_url_with_db "$MYSQL_URL" "$b")" >/dev/null || die "seeding MySQL database $b failed"
+            start_server mysql-restgate restgate-bench-server --db "$(mysql_url_with_db "$MYSQL_URL" "$a")"
+            RESTGATE_URL=$SERVER_URL
+            start_server mysql-baseline baseline-server --db "$(mysql_url_with_db "$MYSQL_URL" "$b")"
+            BASELINE_URL=$SERVER_URL
+            ;;
+        *) die "unsupported backend '$backend' (available: sqlite postgres mysql)" ;;
     esac
 }
 
@@ -326,9 +382,10 @@ for backend in $BACKENDS; do
         b=$WORK/$backend-$s-baseline.txt
         ROWS+=("$backend $s $(rps "$r") $(rps "$b") $(p99_ms "$r") $(p99_ms "$b") $(failures "$r") $(failures "$b")")
     done
-    # Stop this backend's servers (and drop its schemas) before the next backend starts.
+    # Stop this backend's servers (and drop its schemas/databases) before the next backend starts.
     stop_servers
     drop_pg_schemas
+    drop_mysql_dbs
 done
 ((${#ROWS[@]} > 0)) || die "no backend ran (skipped: ${SKIPPED[*]})"
 

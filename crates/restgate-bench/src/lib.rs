@@ -8,12 +8,15 @@
 //! | `restgate-bench-server` | serves that database through restgate |
 //! | `baseline-server` | the same endpoints written by hand with axum + sqlx |
 //!
-//! Each takes `--db`: a SQLite file path, or a `postgres://` URL together
-//! with `--schema NAME` (the PostgreSQL schema that holds `items`).
+//! Each takes `--db`: a SQLite file path, a `postgres://` URL together
+//! with `--schema NAME` (the PostgreSQL schema that holds `items`), or a
+//! `mysql://` URL whose database holds `items` (MySQL/MariaDB: the database
+//! is the schema).
 //!
 //! Both servers open the database with the same pool settings
 //! ([`pool_options`] and [`SqliteBackend::options`] on SQLite,
-//! [`pg_pool_options`] and [`pg_connect_options`] on PostgreSQL), run on tokio's
+//! [`pg_pool_options`] and [`pg_connect_options`] on PostgreSQL,
+//! [`mysql_pool_options`] and [`mysql_connect_options`] on MySQL), run on tokio's
 //! multi-thread runtime, listen on loopback addresses only
 //! ([`bind_loopback`]) and print `listening on http://<addr>` once ready, so
 //! `--listen 127.0.0.1:0` picks a free port that a script can read back.
@@ -23,7 +26,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::Router;
+use restgate_mysql::MySqlBackend;
 use restgate_sqlite::SqliteBackend;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
@@ -207,6 +212,125 @@ pub async fn connect_pg_pool(url: &str, schema: &str) -> Result<PgPool, BoxError
     Ok(pg_pool_options().connect_with(pg_connect_options(url, Some(schema))?).await?)
 }
 
+/// Whether `db` (a `--db` argument) is a MySQL/MariaDB URL.
+pub fn is_mysql_url(db: &str) -> bool {
+    db.starts_with("mysql://") || db.starts_with("mariadb://")
+}
+
+/// Splits a `mysql://user@host:port/database?options` URL into the URL of
+/// the server alone (no database; the options are kept) and the database
+/// name, which must pass [`check_schema_name`] (it is interpolated into DDL).
+pub fn split_mysql_url(url: &str) -> Result<(String, String), BoxError> {
+    let scheme_end = url.find("://").ok_or_else(|| format!("{url:?} is not a mysql:// URL"))? + 3;
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (path, query) = match tail.find('?') {
+        Some(i) => (&tail[..i], &tail[i..]),
+        None => (tail, ""),
+    };
+    let database = path.trim_start_matches('/');
+    if database.is_empty() {
+        return Err(format!("{url:?}: the URL must name a database (mysql://user@host:3306/NAME)").into());
+    }
+    check_schema_name(database).map_err(|_| {
+        format!("{url:?}: database {database:?}: expected 1-63 ASCII letters, digits or underscores, not starting with a digit")
+    })?;
+    Ok((format!("{}{authority}{query}", &url[..scheme_end]), database.to_owned()))
+}
+
+/// The MySQL table of the bench, in database `{database}` (same columns as
+/// [`SCHEMA`]); the database is created afresh with a binary collation, so
+/// text compares case-sensitively as on PostgreSQL.
+pub fn mysql_schema_sql(database: &str) -> String {
+    format!(
+        "DROP DATABASE IF EXISTS `{database}`;
+CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+CREATE TABLE `{database}`.items (
+    id          BIGINT AUTO_INCREMENT PRIMARY KEY,
+    name        VARCHAR(100) NOT NULL,
+    category    VARCHAR(40) NOT NULL,
+    price       DOUBLE NOT NULL,
+    in_stock    BOOLEAN NOT NULL,
+    created_at  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    INDEX (category)
+);
+"
+    )
+}
+
+/// Opens one connection to the MySQL/MariaDB server of `url`, without
+/// selecting its database (for seeding and dropping it). An error here
+/// means the server is unreachable or refuses the connection.
+pub async fn mysql_connect(url: &str) -> Result<MySqlConnection, BoxError> {
+    let (server, _) = split_mysql_url(url)?;
+    Ok(MySqlConnection::connect_with(&mysql_connect_options(&server)?).await?)
+}
+
+/// Rows per INSERT statement when seeding MySQL (5 placeholders each).
+const MYSQL_SEED_CHUNK: u64 = 1000;
+
+/// Creates database `database` afresh on the server `conn` is connected to
+/// (dropping it first if it exists, collation `utf8mb4_bin`) and seeds
+/// `items` with the same rows as [`seed`], then runs ANALYZE TABLE.
+pub async fn seed_mysql(conn: &mut MySqlConnection, database: &str, rows: u64, categories: u64) -> Result<(), BoxError> {
+    check_schema_name(database)?;
+    sqlx::raw_sql(AssertSqlSafe(mysql_schema_sql(database))).execute(&mut *conn).await?;
+    let mut tx = conn.begin().await?;
+    let mut first = 1;
+    while first <= rows {
+        let last = rows.min(first + MYSQL_SEED_CHUNK - 1);
+        let mut insert = format!("INSERT INTO `{database}`.items (id, name, category, price, in_stock, created_at) VALUES ");
+        for i in first..=last {
+            insert.push_str(if i == first { "" } else { ", " });
+            insert.push_str("(?, ?, ?, ?, ?, TIMESTAMPADD(MINUTE, ?, '2024-01-01 00:00:00'))");
+        }
+        let mut q = sqlx::query(AssertSqlSafe(insert));
+        for i in first..=last {
+            q = q
+                .bind(i as i64)
+                .bind(format!("Item {i:05}"))
+                .bind(category_name(i, categories))
+                .bind(((i * 7919) % 100_000) as f64 / 100.0)
+                .bind(i % 3 != 0)
+                .bind(i as i64);
+        }
+        q.execute(&mut *tx).await?;
+        first = last + 1;
+    }
+    tx.commit().await?;
+    sqlx::raw_sql(AssertSqlSafe(format!("ANALYZE TABLE `{database}`.items"))).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Drops database `database` if it exists.
+pub async fn drop_mysql_database(conn: &mut MySqlConnection, database: &str) -> Result<(), BoxError> {
+    check_schema_name(database)?;
+    sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{database}`"))).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The pool settings of restgate-mysql's defaults (`MySqlOptions::new()`:
+/// 10 connections, 5 s acquire timeout, no statement timeout), so the
+/// baseline's pool is configured identically.
+pub fn mysql_pool_options() -> MySqlPoolOptions {
+    MySqlPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(5))
+}
+
+/// The connection options restgate-mysql uses
+/// ([`MySqlOptions::connect_options`](restgate_mysql::MySqlOptions::connect_options):
+/// `time_zone = '+00:00'`, no `PIPES_AS_CONCAT`).
+pub fn mysql_connect_options(url: &str) -> Result<MySqlConnectOptions, sqlx::Error> {
+    MySqlBackend::options().connect_options(url)
+}
+
+/// Opens the baseline's MySQL pool on the database `url` names:
+/// [`mysql_pool_options`] with [`mysql_connect_options`].
+pub async fn connect_mysql_pool(url: &str) -> Result<MySqlPool, BoxError> {
+    split_mysql_url(url)?;
+    Ok(mysql_pool_options().connect_with(mysql_connect_options(url)?).await?)
+}
+
 /// Binds `addr`, which must be a loopback address (`127.0.0.1:0` picks a free port).
 pub async fn bind_loopback(addr: &str) -> Result<TcpListener, BoxError> {
     let parsed: SocketAddr = addr.parse().map_err(|e| format!("--listen {addr:?}: {e} (expected e.g. 127.0.0.1:8080)"))?;
@@ -264,6 +388,20 @@ mod tests {
         assert!(check_schema_name("a\"; DROP").is_err());
         assert!(is_postgres_url("postgres://postgres@127.0.0.1/test"));
         assert!(!is_postgres_url("/tmp/bench.db"));
+        assert!(is_mysql_url("mysql://root@127.0.0.1:3306/test"));
+        assert!(!is_mysql_url("postgres://postgres@127.0.0.1/test"));
+    }
+
+    #[test]
+    fn mysql_urls() {
+        let (server, db) = split_mysql_url("mysql://root@127.0.0.1:3306/rg_bench_1_a").unwrap();
+        assert_eq!((server.as_str(), db.as_str()), ("mysql://root@127.0.0.1:3306", "rg_bench_1_a"));
+        let (server, db) = split_mysql_url("mysql://u:p@localhost/test?ssl-mode=disabled").unwrap();
+        assert_eq!((server.as_str(), db.as_str()), ("mysql://u:p@localhost?ssl-mode=disabled", "test"));
+        assert!(split_mysql_url("mysql://root@127.0.0.1:3306").is_err());
+        assert!(split_mysql_url("mysql://root@127.0.0.1:3306/").is_err());
+        assert!(split_mysql_url("mysql://root@127.0.0.1:3306/a`b").is_err());
+        assert!(split_mysql_url("/tmp/bench.db").is_err());
     }
 
     #[tokio::test]
@@ -315,5 +453,43 @@ mod tests {
         assert_eq!(id, 1001);
         pool.close().await;
         drop_postgres_schema(&mut conn, &schema).await.unwrap();
+    }
+
+    /// Seeds a small MySQL/MariaDB database when `RESTGATE_MYSQL_URL` (or the
+    /// local default) is reachable; skipped loudly otherwise.
+    #[tokio::test]
+    async fn seeds_mysql_database() {
+        let url = std::env::var("RESTGATE_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+        let mut conn = match mysql_connect(&url).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("skipping seeds_mysql_database: MySQL unreachable at {url}: {e}");
+                return;
+            }
+        };
+        let (server, _) = split_mysql_url(&url).unwrap();
+        let database = format!("rg_bench_test_{}", std::process::id());
+        seed_mysql(&mut conn, &database, 1500, 100).await.unwrap();
+        let pool = connect_mysql_pool(&format!("{}/{database}", server.split('?').next().unwrap())).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM items WHERE category = 'cat-0042'").fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 15);
+        let (name, created_at): (String, String) =
+            sqlx::query_as("SELECT name, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') FROM items WHERE id = 1007")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!((name.as_str(), created_at.as_str()), ("Item 01007", "2024-01-01 16:47:00"));
+        // Text compares case-sensitively (utf8mb4_bin).
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM items WHERE category = 'CAT-0042'").fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 0);
+        // AUTO_INCREMENT continues after the seeded ids.
+        let id = sqlx::query("INSERT INTO items (name, category, price, in_stock) VALUES ('x', 'cat-0001', 1.5, true)")
+            .execute(&pool)
+            .await
+            .unwrap()
+            .last_insert_id();
+        assert_eq!(id, 1501);
+        pool.close().await;
+        drop_mysql_database(&mut conn, &database).await.unwrap();
     }
 }

@@ -3,13 +3,13 @@
 //! [`MySqlBackend`] serves the tables and views of one database (the one
 //! the URL names: it is the schema) of a MariaDB 10.6+ or MySQL 8 server
 //! through a sqlx pool. Rows are built as JSON by the server
-//! (`JSON_OBJECT`), joined with `GROUP_CONCAT` and streamed as text.
+//! (`JSON_OBJECT`) and streamed as text, one row at a time.
 //! Neither server has RETURNING for every write, so writes read their rows
 //! back by primary key inside the same transaction.
 //!
 //! Every connection [`connect`](MySqlBackend::connect) opens runs with
 //! `time_zone = '+00:00'`, a strict `sql_mode` (bad values are errors, not
-//! warnings; `ANSI_QUOTES` off) and a large `group_concat_max_len`.
+//! warnings; `ANSI_QUOTES` off).
 //!
 //! # Example
 //!
@@ -54,7 +54,7 @@ pub use sqlx::mysql::MySqlPool as Pool;
 /// The session settings every connection gets.
 const SESSION: &str =
     "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', \
-     time_zone = '+00:00', group_concat_max_len = 4294967295";
+     time_zone = '+00:00'";
 
 /// How [`MySqlOptions::connect`] opens the pool.
 #[derive(Debug, Clone)]
@@ -149,7 +149,7 @@ impl MySqlBackend {
     /// Serves an existing pool; asks the server whether it is MariaDB or
     /// MySQL. Its connections should use a database (the served schema),
     /// `time_zone = '+00:00'` and a strict `sql_mode` without
-    /// `ANSI_QUOTES`, and a large `group_concat_max_len` (see the crate docs).
+    /// `ANSI_QUOTES` (see the crate docs).
     pub async fn from_pool(pool: MySqlPool) -> Result<Self, sqlx::Error> {
         let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&pool).await?;
         Ok(MySqlBackend { pool, mariadb: version.to_ascii_lowercase().contains("mariadb") })

@@ -15,11 +15,14 @@
 //! ```sh
 //! baseline-server --db /tmp/bench.db --listen 127.0.0.1:0
 //! baseline-server --db postgres://postgres@127.0.0.1:5432/test --schema rg_bench_b --listen 127.0.0.1:0
+//! baseline-server --db mysql://root@127.0.0.1:3306/rg_bench_b --listen 127.0.0.1:0
 //! ```
 //!
 //! On SQLite the pool is opened like restgate's SQLite backend; on
 //! PostgreSQL like restgate-postgres's defaults (10 connections, 5 s acquire
-//! timeout, `TimeZone = UTC`), with `search_path` set to `--schema`.
+//! timeout, `TimeZone = UTC`), with `search_path` set to `--schema`; on
+//! MySQL/MariaDB like restgate-mysql's defaults (10 connections, 5 s acquire
+//! timeout, `time_zone = '+00:00'`), on the database the URL names.
 
 use std::path::Path;
 
@@ -31,13 +34,14 @@ use axum::{Json, Router};
 use clap::Parser;
 use restgate_bench::BoxError;
 use serde::{Deserialize, Serialize, Serializer};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{MySqlPool, PgPool, SqlitePool};
 
 /// Serves the bench endpoints by hand with axum + sqlx (loopback only).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// The SQLite database file, or a `postgres://` URL (seed it with restgate-bench-seed).
+    /// The SQLite database file, a `postgres://` URL or a `mysql://…/DATABASE`
+    /// URL (seed it with restgate-bench-seed).
     #[arg(long)]
     db: String,
     /// PostgreSQL only: the schema holding `items` (becomes the `search_path`).
@@ -66,15 +70,30 @@ struct PgItem {
     id: i64,
     name: String,
     category: String,
-    #[serde(serialize_with = "pg_float8")]
+    #[serde(serialize_with = "json_float8")]
     price: f64,
     in_stock: bool,
     created_at: String,
 }
 
-/// A `float8` as PostgreSQL renders it in JSON: integral values without a
-/// fraction; otherwise the shortest round-trip form, as serde writes it.
-fn pg_float8<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+/// One row of `items`, as returned (MySQL/MariaDB). `in_stock` is a
+/// `TINYINT(1)` decoded as `bool`; the price is written as MariaDB's
+/// `JSON_OBJECT` writes a `DOUBLE` (`919`, not serde's `919.0`).
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct MyItem {
+    id: i64,
+    name: String,
+    category: String,
+    #[serde(serialize_with = "json_float8")]
+    price: f64,
+    in_stock: bool,
+    created_at: String,
+}
+
+/// A double as PostgreSQL's and MariaDB's JSON render it: integral values
+/// without a fraction; otherwise the shortest round-trip form, as serde
+/// writes it (for the bench's prices, which have at most two decimals).
+fn json_float8<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         s.serialize_i64(*v as i64)
     } else {
@@ -120,6 +139,13 @@ macro_rules! pg_select_items {
     };
 }
 
+/// The same for MySQL/MariaDB: `DATETIME` (no fraction) as `2024-01-01T00:42:00`.
+macro_rules! my_select_items {
+    ($($rest:literal)?) => {
+        concat!("SELECT id, name, category, price, in_stock, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s') AS created_at FROM items" $(, " ", $rest)?)
+    };
+}
+
 /// One static statement per query shape (SQLite: `LIMIT -1` is no limit).
 const BY_ID: &str = select_items!("WHERE id = ? LIMIT ?");
 const BY_CATEGORY: &str = select_items!("WHERE category = ? LIMIT ?");
@@ -131,6 +157,12 @@ const PG_BY_ID: &str = pg_select_items!("WHERE id = $1 LIMIT $2");
 const PG_BY_CATEGORY: &str = pg_select_items!("WHERE category = $1 LIMIT $2");
 const PG_ALL: &str = pg_select_items!("LIMIT $1");
 const PG_INSERT: &str = "INSERT INTO items (name, category, price, in_stock) VALUES ($1, $2, $3, $4)";
+
+/// One static statement per query shape (MySQL: no limit is the largest `BIGINT UNSIGNED`).
+const MY_BY_ID: &str = my_select_items!("WHERE id = ? LIMIT ?");
+const MY_BY_CATEGORY: &str = my_select_items!("WHERE category = ? LIMIT ?");
+const MY_ALL: &str = my_select_items!("LIMIT ?");
+const MY_INSERT: &str = INSERT;
 
 /// A 4xx/5xx with a short JSON message.
 struct AppError(StatusCode, String);
@@ -200,10 +232,34 @@ async fn pg_create_item(State(pool): State<PgPool>, Json(item): Json<NewItem>) -
     Ok(StatusCode::CREATED)
 }
 
+async fn my_list_items(State(pool): State<MySqlPool>, Query(q): Query<ItemsQuery>) -> Result<Json<Vec<MyItem>>, AppError> {
+    let shape = q.shape()?;
+    let limit = q.limit.map_or(u64::MAX, |l| l as u64);
+    let rows = match shape {
+        Shape::ById(id) => sqlx::query_as::<_, MyItem>(MY_BY_ID).bind(id).bind(limit).fetch_all(&pool).await?,
+        Shape::ByCategory(category) => sqlx::query_as::<_, MyItem>(MY_BY_CATEGORY).bind(category).bind(limit).fetch_all(&pool).await?,
+        Shape::All => sqlx::query_as::<_, MyItem>(MY_ALL).bind(limit).fetch_all(&pool).await?,
+    };
+    Ok(Json(rows))
+}
+
+async fn my_create_item(State(pool): State<MySqlPool>, Json(item): Json<NewItem>) -> Result<StatusCode, AppError> {
+    sqlx::query(MY_INSERT).bind(item.name).bind(item.category).bind(item.price).bind(item.in_stock).execute(&pool).await?;
+    Ok(StatusCode::CREATED)
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
-    let (listener, app) = if restgate_bench::is_postgres_url(&args.db) {
+    let (listener, app) = if restgate_bench::is_mysql_url(&args.db) {
+        if args.schema.is_some() {
+            return Err("--schema does not apply to a mysql:// --db: the URL's database is used".into());
+        }
+        restgate_bench::split_mysql_url(&args.db)?;
+        let listener = restgate_bench::bind_loopback(&args.listen).await?;
+        let pool = restgate_bench::connect_mysql_pool(&args.db).await?;
+        (listener, Router::new().route("/items", get(my_list_items).post(my_create_item)).with_state(pool))
+    } else if restgate_bench::is_postgres_url(&args.db) {
         let schema = args.schema.ok_or("--schema NAME is required with a postgres:// --db")?;
         restgate_bench::check_schema_name(&schema)?;
         let listener = restgate_bench::bind_loopback(&args.listen).await?;

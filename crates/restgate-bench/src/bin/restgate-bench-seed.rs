@@ -6,10 +6,13 @@
 //! restgate-bench-seed --db /tmp/bench.db --rows 100000 --categories 5000
 //! restgate-bench-seed --db postgres://postgres@127.0.0.1:5432/test --schema rg_bench_a   # (re)creates the schema
 //! restgate-bench-seed --db postgres://postgres@127.0.0.1:5432/test --schema rg_bench_a --drop
+//! restgate-bench-seed --db mysql://root@127.0.0.1:3306/rg_bench_a          # (re)creates the database
+//! restgate-bench-seed --db mysql://root@127.0.0.1:3306/rg_bench_a --drop
 //! ```
 //!
-//! On PostgreSQL, exits with status 3 when the server cannot be reached (or
-//! refuses the connection), so a script can tell that apart from other errors.
+//! On PostgreSQL and MySQL, exits with status 3 when the server cannot be
+//! reached (or refuses the connection), so a script can tell that apart from
+//! other errors.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -17,21 +20,22 @@ use std::process::ExitCode;
 use clap::Parser;
 use restgate_bench::BoxError;
 
-/// Exit status when PostgreSQL is unreachable.
+/// Exit status when PostgreSQL or MySQL is unreachable.
 const UNREACHABLE: u8 = 3;
 
 /// Creates and seeds the restgate bench database.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Path of the SQLite file to create (must not exist), or a
-    /// `postgres://` URL (then `--schema` is required).
+    /// Path of the SQLite file to create (must not exist), a `postgres://`
+    /// URL (then `--schema` is required), or a `mysql://…/DATABASE` URL (the
+    /// database is created afresh: DROP DATABASE IF EXISTS; CREATE DATABASE).
     #[arg(long)]
     db: String,
     /// PostgreSQL only: the schema to create afresh (DROP SCHEMA IF EXISTS … CASCADE; CREATE SCHEMA).
     #[arg(long)]
     schema: Option<String>,
-    /// PostgreSQL only: drop the schema (CASCADE) instead of seeding it.
+    /// PostgreSQL: drop the schema (CASCADE); MySQL: drop the database; instead of seeding it.
     #[arg(long)]
     drop: bool,
     /// Number of rows.
@@ -43,9 +47,12 @@ struct Args {
 }
 
 async fn run(args: Args) -> Result<ExitCode, BoxError> {
+    if restgate_bench::is_mysql_url(&args.db) {
+        return run_mysql(args).await;
+    }
     if !restgate_bench::is_postgres_url(&args.db) {
         if args.schema.is_some() || args.drop {
-            return Err("--schema and --drop only apply to a postgres:// --db".into());
+            return Err("--schema and --drop only apply to a postgres:// or mysql:// --db".into());
         }
         restgate_bench::seed(Path::new(&args.db), args.rows, args.categories).await?;
         println!("seeded {} with {} items in {} categories", args.db, args.rows, args.categories);
@@ -66,6 +73,28 @@ async fn run(args: Args) -> Result<ExitCode, BoxError> {
     } else {
         restgate_bench::seed_postgres(&mut conn, &schema, args.rows, args.categories).await?;
         println!("seeded schema {schema} with {} items in {} categories", args.rows, args.categories);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_mysql(args: Args) -> Result<ExitCode, BoxError> {
+    if args.schema.is_some() {
+        return Err("--schema does not apply to a mysql:// --db: the URL's database is the schema".into());
+    }
+    let (_, database) = restgate_bench::split_mysql_url(&args.db)?;
+    let mut conn = match restgate_bench::mysql_connect(&args.db).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("restgate-bench-seed: cannot connect to MySQL: {e}");
+            return Ok(ExitCode::from(UNREACHABLE));
+        }
+    };
+    if args.drop {
+        restgate_bench::drop_mysql_database(&mut conn, &database).await?;
+        println!("dropped database {database}");
+    } else {
+        restgate_bench::seed_mysql(&mut conn, &database, args.rows, args.categories).await?;
+        println!("seeded database {database} with {} items in {} categories", args.rows, args.categories);
     }
     Ok(ExitCode::SUCCESS)
 }

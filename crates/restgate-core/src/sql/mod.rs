@@ -32,10 +32,7 @@
 //!     r#"SELECT string_agg("j"::text, ',') FROM (SELECT (SELECT row_to_json("_rg_row".*) FROM (SELECT "id" AS "id") AS "_rg_row") AS "j" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS t"#
 //! );
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
-//! assert_eq!(
-//!     s.sql,
-//!     "SELECT GROUP_CONCAT(`j` SEPARATOR ',') FROM (SELECT JSON_COMPACT(JSON_OBJECT('id', `id`)) AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5) AS t"
-//! );
+//! assert_eq!(s.sql, "SELECT JSON_COMPACT(JSON_OBJECT('id', `id`)) AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5");
 //! ```
 
 mod dialect;
