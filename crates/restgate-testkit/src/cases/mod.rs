@@ -77,6 +77,7 @@ macro_rules! conformance_suite {
                 delete_with_representation_and_count, max_affected_with_strict_handling, tx_rollback_when_allowed,
                 tx_rollback_ignored_when_not_allowed, singular_write_over_many_rows_rolls_back, writes_to_views_are_405,
                 generated_columns_are_read_only, csv_insert, form_insert, order_shapes_write_representation,
+                concurrent_writers_all_succeed,
             ],
             types: [type_fidelity_on_read, type_fidelity_round_trip, invalid_typed_values_are_400, nulls_of_every_type],
             errors: [

@@ -391,3 +391,24 @@ case!(order_shapes_write_representation, |t| {
     let r = t.patch("/items?select=name&order=qty.desc", json!({"note": "n"})).header("prefer", REPR).send().await;
     assert_eq!(r.json()[0]["name"], "cherry");
 });
+
+case!(concurrent_writers_all_succeed, |t| {
+    // Half single-statement inserts, half full transactions (upserts), all at once.
+    let t = std::sync::Arc::new(t);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let t = std::sync::Arc::clone(&t);
+        tasks.push(tokio::spawn(async move {
+            let mut req = t.post("/items", json!({"name": format!("w{i}"), "qty": i}));
+            if i % 2 == 1 {
+                req = req.header("prefer", "resolution=merge-duplicates");
+            }
+            req.send().await.status.as_u16()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.expect("task"), 201);
+    }
+    let r = t.req(Method::GET, "/items?name=like.w*").header("prefer", "count=exact").send().await;
+    assert_eq!(r.header("content-range"), Some("0-39/40"));
+});
