@@ -26,20 +26,82 @@ pub struct Catalog {
     schemas: Vec<String>,
     tables: Vec<Table>,
     index: HashMap<(String, String), usize>,
+    /// Relationships by origin table index.
+    relationships: Vec<Vec<Relationship>>,
 }
 
 impl Catalog {
     /// A catalog of `tables`, serving `schemas` (the first is the default).
+    ///
+    /// Relationships are derived here from the foreign keys: both
+    /// directions of each key, many-to-many through junction tables whose
+    /// primary key holds two foreign keys, and keys carried over to views
+    /// whose columns name their base columns ([`Column::source`]).
     pub fn new(schemas: Vec<String>, mut tables: Vec<Table>) -> Self {
-        for t in &mut tables {
+        for (i, t) in tables.iter_mut().enumerate() {
             t.sql_schema = intern(&t.schema);
             t.sql_name = intern(&t.name);
+            t.idx = i;
             for c in &mut t.columns {
                 c.sql_name = intern(&c.name);
             }
         }
-        let index = tables.iter().enumerate().map(|(i, t)| ((t.schema.clone(), t.name.clone()), i)).collect();
-        Catalog { schemas, tables, index }
+        let index: HashMap<(String, String), usize> =
+            tables.iter().enumerate().map(|(i, t)| ((t.schema.clone(), t.name.clone()), i)).collect();
+        let relationships = relationships::derive(&mut tables, &index);
+        Catalog { schemas, tables, index, relationships }
+    }
+
+    /// The same catalog with foreign keys declared in code or configuration
+    /// added to it (for databases or views that do not declare them), and
+    /// the relationships derived again. Each entry names the schema and
+    /// table holding the key; an empty [`ForeignKey::foreign_schema`] means
+    /// the same schema.
+    ///
+    /// # Errors
+    /// A message naming the unknown table or column.
+    pub fn with_foreign_keys(self, keys: &[(String, String, ForeignKey)]) -> Result<Catalog, String> {
+        let Catalog { schemas, mut tables, index, .. } = self;
+        for (schema, table, fk) in keys {
+            let schema = if schema.is_empty() { schemas.first().cloned().unwrap_or_default() } else { schema.clone() };
+            let i = *index
+                .get(&(schema.clone(), table.clone()))
+                .ok_or_else(|| format!("foreign key {}: no table {schema}.{table}", fk.name))?;
+            let mut fk = fk.clone();
+            if fk.foreign_schema.is_empty() {
+                fk.foreign_schema = schema.clone();
+            }
+            let j = *index
+                .get(&(fk.foreign_schema.clone(), fk.foreign_table.clone()))
+                .ok_or_else(|| format!("foreign key {}: no table {}.{}", fk.name, fk.foreign_schema, fk.foreign_table))?;
+            if fk.columns.is_empty() || fk.columns.len() != fk.foreign_columns.len() {
+                return Err(format!("foreign key {}: give as many referenced columns as referencing ones", fk.name));
+            }
+            for c in &fk.columns {
+                if tables[i].column(c).is_none() {
+                    return Err(format!("foreign key {}: no column {c} in {schema}.{table}", fk.name));
+                }
+            }
+            for c in &fk.foreign_columns {
+                if tables[j].column(c).is_none() {
+                    return Err(format!("foreign key {}: no column {c} in {}.{}", fk.name, fk.foreign_schema, fk.foreign_table));
+                }
+            }
+            tables[i].foreign_keys.retain(|k| k.name != fk.name);
+            tables[i].foreign_keys.push(fk);
+        }
+        Ok(Catalog::new(schemas, tables))
+    }
+
+    /// The relationships a table or view can embed, from its catalog index
+    /// ([`Table::index`]).
+    pub fn relationships(&self, table: &Table) -> &[Relationship] {
+        self.relationships.get(table.idx).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// A table by its catalog index.
+    pub fn table_at(&self, idx: usize) -> &Table {
+        &self.tables[idx]
     }
 
     /// The exposed schemas, default first.
@@ -154,6 +216,8 @@ pub struct Table {
     /// `schema` and `name`, interned by [`Catalog::new`] for SQL rendering.
     pub(crate) sql_schema: &'static str,
     pub(crate) sql_name: &'static str,
+    /// Position in the catalog, set by [`Catalog::new`].
+    idx: usize,
 }
 
 impl Table {
@@ -173,7 +237,13 @@ impl Table {
             description: None,
             sql_schema: "",
             sql_name: "",
+            idx: 0,
         }
+    }
+
+    /// Its position in the catalog that holds it.
+    pub fn index(&self) -> usize {
+        self.idx
     }
 
     /// A column by name.
@@ -230,6 +300,9 @@ pub struct Column {
     /// Covered by a full-text index of its own (MySQL/MariaDB `FULLTEXT`),
     /// which the `fts` operators need there.
     pub fulltext: bool,
+    /// For a view's column: the base table column it shows unchanged, where
+    /// the database tells (foreign keys of the base table carry over).
+    pub source: Option<ColumnSource>,
     /// `name`, interned by [`Catalog::new`] for SQL rendering.
     pub(crate) sql_name: &'static str,
 }
@@ -249,6 +322,7 @@ impl Column {
             description: None,
             enum_values: Vec::new(),
             fulltext: false,
+            source: None,
             sql_name: "",
         }
     }
@@ -260,10 +334,32 @@ impl Column {
     }
 }
 
+/// The base-table column a view's column shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnSource {
+    /// The base table's schema.
+    pub schema: String,
+    /// The base table.
+    pub table: String,
+    /// The base column.
+    pub column: String,
+}
+
 /// A foreign key.
+///
+/// Introspected from the database, or declared for tables and views that
+/// have none ([`Catalog::with_foreign_keys`],
+/// `RestGateBuilder::foreign_key`):
+///
+/// ```
+/// use restgate_core::catalog::ForeignKey;
+/// let fk = ForeignKey::new("film_notes_film", ["film_ref"], "films", ["id"]);
+/// assert_eq!(fk.foreign_schema, "");
+/// ```
 #[derive(Debug, Clone)]
 pub struct ForeignKey {
-    /// Constraint name (SQLite has none: `fk_<table>_<columns>` is made up).
+    /// Constraint name (SQLite keeps none: `<table>_<columns>_fkey` is made
+    /// up, as PostgreSQL names keys by default).
     pub name: String,
     /// Referencing columns of this table.
     pub columns: Vec<String>,
@@ -273,6 +369,248 @@ pub struct ForeignKey {
     pub foreign_table: String,
     /// Referenced columns, same order as `columns`.
     pub foreign_columns: Vec<String>,
+}
+
+impl ForeignKey {
+    /// A key from `columns` of its table to `foreign_columns` of
+    /// `foreign_table` in the same schema.
+    pub fn new<C, F>(name: impl Into<String>, columns: C, foreign_table: impl Into<String>, foreign_columns: F) -> Self
+    where
+        C: IntoIterator,
+        C::Item: Into<String>,
+        F: IntoIterator,
+        F::Item: Into<String>,
+    {
+        ForeignKey {
+            name: name.into(),
+            columns: columns.into_iter().map(Into::into).collect(),
+            foreign_schema: String::new(),
+            foreign_table: foreign_table.into(),
+            foreign_columns: foreign_columns.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// How many rows of the target one row of the origin relates to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cardinality {
+    /// The origin holds the key (embeds as an object or null).
+    ManyToOne,
+    /// The target holds the key (embeds as an array).
+    OneToMany,
+    /// Either side holds a unique key (embeds as an object or null).
+    OneToOne,
+    /// Through a junction table (embeds as an array).
+    ManyToMany,
+}
+
+impl Cardinality {
+    /// Whether the embed is an array.
+    pub fn to_many(self) -> bool {
+        matches!(self, Cardinality::OneToMany | Cardinality::ManyToMany)
+    }
+
+    /// The name PostgREST uses in error details.
+    pub fn label(self) -> &'static str {
+        match self {
+            Cardinality::ManyToOne => "many-to-one",
+            Cardinality::OneToMany => "one-to-many",
+            Cardinality::OneToOne => "one-to-one",
+            Cardinality::ManyToMany => "many-to-many",
+        }
+    }
+}
+
+/// A way to embed one relation's rows in another's.
+#[derive(Debug, Clone)]
+pub struct Relationship {
+    /// The foreign key's constraint name (many-to-many: the junction table's name).
+    pub constraint: String,
+    /// The table embedding, as a catalog index.
+    pub origin: usize,
+    /// The table embedded, as a catalog index.
+    pub target: usize,
+    /// Shape of the embed.
+    pub cardinality: Cardinality,
+    /// Join pairs (origin column, target column); empty for many-to-many.
+    pub columns: Vec<(String, String)>,
+    /// Many-to-many: the junction.
+    pub junction: Option<Junction>,
+}
+
+/// The junction table of a many-to-many relationship.
+#[derive(Debug, Clone)]
+pub struct Junction {
+    /// The junction table, as a catalog index.
+    pub table: usize,
+    /// The junction's key to the origin.
+    pub origin_constraint: String,
+    /// The junction's key to the target.
+    pub target_constraint: String,
+    /// Pairs (junction column, origin column).
+    pub origin_columns: Vec<(String, String)>,
+    /// Pairs (junction column, target column).
+    pub target_columns: Vec<(String, String)>,
+}
+
+impl Relationship {
+    /// Whether a `!hint` selects this relationship: the constraint name,
+    /// a junction table's name, or a column of the key on either side.
+    pub fn matches_hint(&self, hint: &str) -> bool {
+        if self.constraint == hint {
+            return true;
+        }
+        match &self.junction {
+            Some(j) => j.origin_constraint == hint || j.target_constraint == hint,
+            None => self.columns.iter().any(|(o, t)| o == hint || t == hint),
+        }
+    }
+
+    /// Whether `hint` names a column of the origin side (a tie-breaker on self-references).
+    pub fn origin_column_is(&self, hint: &str) -> bool {
+        self.junction.is_none() && self.columns.len() == 1 && self.columns[0].0 == hint
+    }
+}
+
+mod relationships {
+    //! Derives [`Relationship`]s from the catalog's foreign keys.
+
+    use std::collections::HashMap;
+
+    use super::{Cardinality, ForeignKey, Junction, Relationship, Table, TableKind};
+
+    /// Completes the keys (SQLite leaves referenced columns out when they
+    /// are the primary key; schema-less declarations mean the same schema),
+    /// carries keys over to views, and lists every relationship by origin.
+    pub(super) fn derive(tables: &mut [Table], index: &HashMap<(String, String), usize>) -> Vec<Vec<Relationship>> {
+        // (origin index, target index, key) for every resolvable base key.
+        let mut keys: Vec<(usize, usize, ForeignKey)> = Vec::new();
+        for (i, t) in tables.iter().enumerate() {
+            for fk in &t.foreign_keys {
+                let mut fk = fk.clone();
+                if fk.foreign_schema.is_empty() {
+                    fk.foreign_schema = t.schema.clone();
+                }
+                let Some(&j) = index.get(&(fk.foreign_schema.clone(), fk.foreign_table.clone())) else { continue };
+                for (k, c) in fk.foreign_columns.iter_mut().enumerate() {
+                    if c.is_empty() {
+                        if let Some(pk) = tables[j].primary_key.get(k) {
+                            c.clone_from(pk);
+                        }
+                    }
+                }
+                if fk.columns.is_empty() || fk.columns.len() != fk.foreign_columns.len() {
+                    continue;
+                }
+                keys.push((i, j, fk));
+            }
+        }
+        // Views showing every column of a key's side carry the key over.
+        let mut carried = Vec::new();
+        for (i, j, fk) in &keys {
+            let origins = exposing(tables, *i, &fk.columns);
+            let targets = exposing(tables, *j, &fk.foreign_columns);
+            for (oi, ocols) in &origins {
+                for (ti, tcols) in &targets {
+                    if (oi, ti) == (i, j) {
+                        continue;
+                    }
+                    let mut k = fk.clone();
+                    k.columns.clone_from(ocols);
+                    k.foreign_columns.clone_from(tcols);
+                    k.foreign_schema.clone_from(&tables[*ti].schema);
+                    k.foreign_table.clone_from(&tables[*ti].name);
+                    carried.push((*oi, *ti, k));
+                }
+            }
+        }
+        for (oi, _, k) in &carried {
+            if !tables[*oi].foreign_keys.iter().any(|f| f.name == k.name && f.foreign_table == k.foreign_table) {
+                tables[*oi].foreign_keys.push(k.clone());
+            }
+        }
+        keys.extend(carried);
+
+        let mut out: Vec<Vec<Relationship>> = vec![Vec::new(); tables.len()];
+        for (i, j, fk) in &keys {
+            let unique = tables[*i].is_unique_key(&fk.columns);
+            let pairs: Vec<(String, String)> = fk.columns.iter().cloned().zip(fk.foreign_columns.iter().cloned()).collect();
+            out[*i].push(Relationship {
+                constraint: fk.name.clone(),
+                origin: *i,
+                target: *j,
+                cardinality: if unique { Cardinality::OneToOne } else { Cardinality::ManyToOne },
+                columns: pairs.clone(),
+                junction: None,
+            });
+            out[*j].push(Relationship {
+                constraint: fk.name.clone(),
+                origin: *j,
+                target: *i,
+                cardinality: if unique { Cardinality::OneToOne } else { Cardinality::OneToMany },
+                columns: pairs.into_iter().map(|(a, b)| (b, a)).collect(),
+                junction: None,
+            });
+        }
+        // Many-to-many: a junction whose primary key holds two keys.
+        for (ji, junction) in tables.iter().enumerate() {
+            if junction.primary_key.is_empty() {
+                continue;
+            }
+            let own: Vec<&(usize, usize, ForeignKey)> =
+                keys.iter().filter(|(i, _, fk)| *i == ji && fk.columns.iter().all(|c| junction.primary_key.contains(c))).collect();
+            for a in &own {
+                for b in &own {
+                    if std::ptr::eq(*a, *b) || a.2.name == b.2.name {
+                        continue;
+                    }
+                    out[a.1].push(Relationship {
+                        constraint: junction.name.clone(),
+                        origin: a.1,
+                        target: b.1,
+                        cardinality: Cardinality::ManyToMany,
+                        columns: Vec::new(),
+                        junction: Some(Junction {
+                            table: ji,
+                            origin_constraint: a.2.name.clone(),
+                            target_constraint: b.2.name.clone(),
+                            origin_columns: a.2.columns.iter().cloned().zip(a.2.foreign_columns.iter().cloned()).collect(),
+                            target_columns: b.2.columns.iter().cloned().zip(b.2.foreign_columns.iter().cloned()).collect(),
+                        }),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The relation `t` itself and every view showing all of `cols` of it
+    /// unchanged, each with the names it gives those columns.
+    fn exposing(tables: &[Table], t: usize, cols: &[String]) -> Vec<(usize, Vec<String>)> {
+        let base = &tables[t];
+        let mut out = vec![(t, cols.to_vec())];
+        if base.kind == TableKind::View {
+            return out;
+        }
+        for (vi, v) in tables.iter().enumerate() {
+            if v.kind != TableKind::View {
+                continue;
+            }
+            let names: Option<Vec<String>> = cols
+                .iter()
+                .map(|c| {
+                    v.columns
+                        .iter()
+                        .find(|vc| vc.source.as_ref().is_some_and(|s| s.schema == base.schema && s.table == base.name && &s.column == c))
+                        .map(|vc| vc.name.clone())
+                })
+                .collect();
+            if let Some(names) = names {
+                out.push((vi, names));
+            }
+        }
+        out
+    }
 }
 
 /// The logical type of a column: decides how values are coerced on the way

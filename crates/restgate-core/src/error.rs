@@ -39,6 +39,9 @@ pub struct ApiError {
     pub message: String,
     /// Further details, if any.
     pub details: Option<String>,
+    /// Details as a JSON value instead of a string (PGRST201 lists its
+    /// candidates as an array); rendered in place of `details` when set.
+    pub details_json: Option<Box<serde_json::Value>>,
     /// A hint on how to fix the request, if any.
     pub hint: Option<String>,
     /// Extra response headers (e.g. `Content-Range` on 416, `Allow` on 405);
@@ -49,12 +52,18 @@ pub struct ApiError {
 impl ApiError {
     /// A new error with no details and no hint.
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        ApiError { status, code: code.into(), message: message.into(), details: None, hint: None, headers: None }
+        ApiError { status, code: code.into(), message: message.into(), details: None, details_json: None, hint: None, headers: None }
     }
 
     /// Sets the details.
     pub fn with_details(mut self, details: impl Into<String>) -> Self {
         self.details = Some(details.into());
+        self
+    }
+
+    /// Sets the details to a JSON value (an array of candidates, say).
+    pub fn with_details_json(mut self, details: serde_json::Value) -> Self {
+        self.details_json = Some(Box::new(details));
         self
     }
 
@@ -130,15 +139,32 @@ pub struct PostgrestFormat;
 #[derive(Serialize)]
 struct PostgrestBody<'a> {
     code: &'a str,
-    details: Option<&'a str>,
+    details: Details<'a>,
     hint: Option<&'a str>,
     message: &'a str,
 }
 
 impl ErrorFormat for PostgrestFormat {
     fn render(&self, e: &ApiError) -> (&'static str, Bytes) {
-        let body = PostgrestBody { code: &e.code, details: e.details.as_deref(), hint: e.hint.as_deref(), message: &e.message };
+        let body = PostgrestBody { code: &e.code, details: Details::of(e), hint: e.hint.as_deref(), message: &e.message };
         ("application/json; charset=utf-8", Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
+    }
+}
+
+/// An error's details: text, a JSON value, or null.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Details<'a> {
+    Text(Option<&'a str>),
+    Json(&'a serde_json::Value),
+}
+
+impl<'a> Details<'a> {
+    fn of(e: &'a ApiError) -> Self {
+        match &e.details_json {
+            Some(v) => Details::Json(v),
+            None => Details::Text(e.details.as_deref()),
+        }
     }
 }
 
@@ -155,6 +181,8 @@ struct ProblemBody<'a> {
     status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    candidates: Option<&'a serde_json::Value>,
     code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     hint: Option<&'a str>,
@@ -167,6 +195,7 @@ impl ErrorFormat for ProblemJsonFormat {
             title: &e.message,
             status: e.status.as_u16(),
             detail: e.details.as_deref(),
+            candidates: e.details_json.as_deref(),
             code: &e.code,
             hint: e.hint.as_deref(),
         };

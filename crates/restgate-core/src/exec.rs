@@ -76,7 +76,7 @@ async fn write_single(backend: &dyn Backend, p: &WritePlan<'_>) -> Result<Option
     }
     let pk: Vec<&Column> = p.table.primary_key.iter().filter_map(|n| p.table.column(n)).collect();
     let ret = match &p.returning {
-        Returning::Representation(s) if d.returning() && s.order.is_empty() => WriteReturn::Rows(s),
+        Returning::Representation(s) if d.returning() && s.order.is_empty() && !s.has_embeds() => WriteReturn::Rows(s),
         Returning::Representation(_) => return Ok(None),
         Returning::Location if p.action == Action::Insert && !pk.is_empty() => {
             if !d.returning() {
@@ -135,7 +135,14 @@ async fn write_in(backend: &dyn Backend, tx: &mut dyn WriteTx, p: &WritePlan<'_>
         write_without_returning(d, tx, p, &pk, shape, want_location, &mut out).await?;
     } else {
         let ret = match shape {
-            Some(s) if d.returning() && (s.order.is_empty() || pk.is_empty()) => WriteReturn::Rows(s),
+            Some(s) if s.has_embeds() && pk.is_empty() => {
+                return Err(ApiError::not_implemented(
+                    "Embedding in a write's representation needs a primary key",
+                    format!("'{}' has no primary key to read the written rows back by", t.name),
+                ))
+            }
+            // Embeds are read back by key: a RETURNING list cannot hold them everywhere.
+            Some(s) if d.returning() && !s.has_embeds() && (s.order.is_empty() || pk.is_empty()) => WriteReturn::Rows(s),
             Some(_) if !pk.is_empty() => WriteReturn::Keys(&pk),
             None if want_location && !pk.is_empty() => WriteReturn::Keys(&pk),
             None => WriteReturn::Nothing,

@@ -25,13 +25,16 @@
 //! assert_eq!(plan(&bad, &catalog, &opts).unwrap_err().code, "22P02");
 //! ```
 
+use std::cell::{Cell, RefCell};
+
 use http::StatusCode;
 
-use crate::catalog::{Catalog, Column, ColumnType, Table, TableKind};
+use crate::catalog::{Cardinality, Catalog, Column, ColumnType, Relationship, Table, TableKind};
 use crate::error::ApiError;
 use crate::request::{
-    Accept, Action, ApiRequest, CountPref, Direction, Field, Filter, FtsOperator, IsValue, JsonStep, LogicNode, LogicOp, LogicTree,
-    Missing, Nulls, Operation, Operator, Payload, Quantifier, Resolution, ReturnPref, SelectItem, Target, TxPref,
+    Accept, Action, ApiRequest, CountPref, Direction, EmbedItem, EmbedParam, Field, Filter, FtsOperator, IsValue, JsonStep, LogicNode,
+    LogicOp, LogicTree, Missing, Nulls, Operation, Operator, OrderTerm, Payload, Quantifier, Resolution, ReturnPref, Scoped, SelectItem,
+    Target, TxPref,
 };
 use crate::value::{coerce_json, coerce_text, SqlValue};
 
@@ -114,8 +117,10 @@ impl OutputField<'_> {
 /// One ORDER BY term.
 #[derive(Debug, Clone)]
 pub struct OrderBy<'c> {
-    /// What is sorted by.
+    /// What is sorted by (a column of `via`'s table when set).
     pub source: ColumnRef<'c>,
+    /// `order=rel(col)`: the column is read from this to-one embed.
+    pub via: Option<Box<Related<'c>>>,
     /// Descending.
     pub desc: bool,
     /// NULLs first (PostgreSQL's default: last when ascending, first when descending).
@@ -133,6 +138,79 @@ pub enum Condition<'c> {
     Not(Box<Condition<'c>>),
     /// A test of one column.
     Test(ColumnRef<'c>, Test),
+    /// Whether a related row exists (`true`: `!inner`, `rel=not.is.null`)
+    /// or not (`false`: `rel=is.null`).
+    Exists(Box<Related<'c>>, bool),
+}
+
+impl Condition<'_> {
+    /// Whether the condition looks into related tables.
+    pub fn has_related(&self) -> bool {
+        match self {
+            Condition::And(cs) | Condition::Or(cs) => cs.iter().any(Condition::has_related),
+            Condition::Not(c) => c.has_related(),
+            Condition::Test(..) => false,
+            Condition::Exists(..) => true,
+        }
+    }
+}
+
+/// How the rows of an embedded (child) relation join the rows of its parent.
+#[derive(Debug, Clone)]
+pub struct Related<'c> {
+    /// The child table or view.
+    pub table: &'c Table,
+    /// The child's alias number in the statement.
+    pub scope: u32,
+    /// Join pairs (parent column, child column) of a direct key.
+    pub on: Vec<(&'c Column, &'c Column)>,
+    /// The junction of a many-to-many relationship.
+    pub through: Option<Through<'c>>,
+    /// What child rows must satisfy (embedded filters, nested `!inner`).
+    pub filter: Option<Condition<'c>>,
+}
+
+/// The junction table of a many-to-many embed.
+#[derive(Debug, Clone)]
+pub struct Through<'c> {
+    /// The junction table.
+    pub table: &'c Table,
+    /// Its alias number.
+    pub scope: u32,
+    /// Pairs (junction column, parent column).
+    pub parent: Vec<(&'c Column, &'c Column)>,
+    /// Pairs (junction column, child column).
+    pub child: Vec<(&'c Column, &'c Column)>,
+}
+
+/// An embedded resource: related rows as an object, an array, or lifted keys.
+#[derive(Debug, Clone)]
+pub struct Embed<'c> {
+    /// The output key (the alias, or the relation's name).
+    pub key: String,
+    /// How the child rows are found.
+    pub related: Related<'c>,
+    /// Object (to-one) or array (to-many).
+    pub cardinality: Cardinality,
+    /// `...rel(…)`: the child's keys are lifted into the parent object.
+    pub spread: bool,
+    /// `!inner`: parents without a child row are dropped.
+    pub inner: bool,
+    /// The child's output and order.
+    pub shape: Shape<'c>,
+    /// `rel.limit`.
+    pub limit: Option<u64>,
+    /// `rel.offset`.
+    pub offset: u64,
+}
+
+/// One item of each output object.
+#[derive(Debug, Clone)]
+pub enum Output<'c> {
+    /// A column value.
+    Field(OutputField<'c>),
+    /// Embedded related rows.
+    Embed(Box<Embed<'c>>),
 }
 
 /// A test of one value.
@@ -161,10 +239,38 @@ pub enum Test {
 /// Which columns are returned, and in what order.
 #[derive(Debug, Clone)]
 pub struct Shape<'c> {
-    /// Keys of each output object.
-    pub fields: Vec<OutputField<'c>>,
+    /// Items of each output object, in select order.
+    pub items: Vec<Output<'c>>,
     /// ORDER BY.
     pub order: Vec<OrderBy<'c>>,
+}
+
+impl<'c> Shape<'c> {
+    /// The output keys, spread embeds' keys lifted in place.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut out = Vec::with_capacity(self.items.len());
+        for item in &self.items {
+            match item {
+                Output::Field(f) => out.push(f.key.as_str()),
+                Output::Embed(e) if e.spread || e.shape.items.is_empty() => out.extend(e.shape.keys()),
+                Output::Embed(e) => out.push(e.key.as_str()),
+            }
+        }
+        out
+    }
+
+    /// Whether any item is an embed, or the order reads one.
+    pub fn has_embeds(&self) -> bool {
+        self.items.iter().any(|i| matches!(i, Output::Embed(_))) || self.order.iter().any(|o| o.via.is_some())
+    }
+
+    /// The embeds of this level.
+    pub fn embeds(&self) -> impl Iterator<Item = &Embed<'c>> {
+        self.items.iter().filter_map(|i| match i {
+            Output::Embed(e) => Some(&**e),
+            Output::Field(_) => None,
+        })
+    }
 }
 
 /// A read.
@@ -298,11 +404,14 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
     if req.action == Action::Options {
         return Ok(Plan::Options(table.allow_header()));
     }
-    if let Some(p) = req.embed_params.first() {
+    let scopes = Cell::new(0);
+    let seen = RefCell::new(Vec::new());
+    let resolver = Resolver { catalog, table, params: &req.embed_params, scopes: &scopes, seen: &seen, path: Vec::new() };
+    // The select is resolved for every verb: filters may name its embeds.
+    let (shape, filter) = resolver.level(&req.select, &req.order, &req.filters, &req.logic)?;
+    if let Some(p) = req.embed_params.iter().find(|p| !seen.borrow().contains(&p.path)) {
         return Err(embed_not_in_select(&p.path));
     }
-    let resolver = Resolver { table };
-    let filter = resolver.conditions(&req.filters, &req.logic)?;
     let mut applied = Vec::new();
     let count = req.prefer.count;
     if let Some(c) = count {
@@ -318,7 +427,6 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
 
     match req.action {
         Action::Read { headers_only } => {
-            let shape = resolver.shape(&req.select, &req.order)?;
             let (limit, offset) = read_window(req, opts.max_rows);
             Ok(Plan::Read(ReadPlan { table, shape, filter, limit, offset, count, headers_only, accept: req.accept, applied }))
         }
@@ -343,7 +451,7 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
             let returning = match req.prefer.return_ {
                 Some(ReturnPref::Representation) => {
                     applied.insert(0, "return=representation".to_owned());
-                    Returning::Representation(resolver.shape(&req.select, &req.order)?)
+                    Returning::Representation(shape)
                 }
                 Some(ReturnPref::HeadersOnly) => {
                     applied.insert(0, "return=headers-only".to_owned());
@@ -445,11 +553,50 @@ fn read_window(req: &ApiRequest, max_rows: Option<u64>) -> (Option<u64>, u64) {
     (limit.map(|l| l.min(MAX_WINDOW)), lo.min(MAX_WINDOW))
 }
 
-struct Resolver<'c> {
+/// Resolves one level of a request (the top table, or one embed) against the catalog.
+struct Resolver<'c, 'r> {
+    catalog: &'c Catalog,
     table: &'c Table,
+    /// Every embed-scoped parameter of the request.
+    params: &'r [Scoped<EmbedParam>],
+    /// The last alias number handed out (0 is the top level).
+    scopes: &'r Cell<u32>,
+    /// Embed paths present in the select, for PGRST108.
+    seen: &'r RefCell<Vec<Vec<String>>>,
+    /// This level's embed path (empty at the top).
+    path: Vec<String>,
 }
 
-impl<'c> Resolver<'c> {
+/// The PostgREST-style relationship description of PGRST201's details.
+fn describe(catalog: &Catalog, r: &Relationship) -> serde_json::Value {
+    let origin = catalog.table_at(r.origin);
+    let target = catalog.table_at(r.target);
+    let relationship = match &r.junction {
+        Some(j) => {
+            let cols = |pairs: &[(String, String)]| pairs.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(",");
+            format!(
+                "{} using {}({}) and {}({})",
+                catalog.table_at(j.table).name,
+                j.origin_constraint,
+                cols(&j.origin_columns),
+                j.target_constraint,
+                cols(&j.target_columns)
+            )
+        }
+        None => {
+            let o: Vec<&str> = r.columns.iter().map(|(a, _)| a.as_str()).collect();
+            let t: Vec<&str> = r.columns.iter().map(|(_, b)| b.as_str()).collect();
+            format!("{} using {}({}) and {}({})", r.constraint, origin.name, o.join(", "), target.name, t.join(", "))
+        }
+    };
+    serde_json::json!({
+        "cardinality": r.cardinality.label(),
+        "embedding": format!("{} with {}", origin.name, target.name),
+        "relationship": relationship,
+    })
+}
+
+impl<'c> Resolver<'c, '_> {
     fn column(&self, name: &str) -> Result<&'c Column, ApiError> {
         self.table.column(name).ok_or_else(|| ApiError::unknown_column(&self.table.name, name))
     }
@@ -458,17 +605,30 @@ impl<'c> Resolver<'c> {
         Ok(ColumnRef { table: self.table, column: self.column(&f.name)?, json_path: f.json_path.clone() })
     }
 
-    fn shape(&self, select: &[SelectItem], order: &[crate::request::OrderTerm]) -> Result<Shape<'c>, ApiError> {
-        let mut fields = Vec::with_capacity(select.len());
+    fn next_scope(&self) -> u32 {
+        self.scopes.set(self.scopes.get() + 1);
+        self.scopes.get()
+    }
+
+    /// One level: its output shape and its filter (with `!inner` and
+    /// `rel=is.null` turned into EXISTS tests on its embeds).
+    fn level(
+        &self,
+        select: &[SelectItem],
+        order: &[OrderTerm],
+        filters: &[Filter],
+        trees: &[LogicTree],
+    ) -> Result<(Shape<'c>, Option<Condition<'c>>), ApiError> {
+        let mut items = Vec::with_capacity(select.len());
         for item in select {
             match item {
                 SelectItem::Star => {
                     for column in &self.table.columns {
-                        fields.push(OutputField {
+                        items.push(Output::Field(OutputField {
                             key: column.name.clone(),
                             source: ColumnRef { table: self.table, column, json_path: Vec::new() },
                             cast: None,
-                        });
+                        }));
                     }
                 }
                 SelectItem::Field { field, alias, cast, aggregate } => {
@@ -483,55 +643,180 @@ impl<'c> Resolver<'c> {
                                 .with_hint("Supported casts: text, integer, bigint, numeric, real, double, boolean, json, jsonb, date, time, timestamp, timestamptz, uuid")
                         })?),
                     };
-                    fields.push(OutputField { key: alias.clone().unwrap_or_else(|| field.output_name()), source, cast });
+                    items.push(Output::Field(OutputField { key: alias.clone().unwrap_or_else(|| field.output_name()), source, cast }));
                 }
-                SelectItem::Embed(e) => {
-                    let target = e.alias.as_deref().unwrap_or(&e.relation);
-                    return Err(ApiError::not_implemented(
-                        "Embedding related resources is not available yet",
-                        format!("'{target}' in select: resource embedding is planned for a later release"),
-                    ));
-                }
+                SelectItem::Embed(e) => items.push(Output::Embed(Box::new(self.embed(e)?))),
             }
         }
+        let embeds: Vec<&Embed<'c>> = items
+            .iter()
+            .filter_map(|i| match i {
+                Output::Embed(e) => Some(&**e),
+                Output::Field(_) => None,
+            })
+            .collect();
+        let mut all = Vec::with_capacity(filters.len() + trees.len());
+        for f in filters {
+            all.push(self.filter(f, &embeds)?);
+        }
+        for t in trees {
+            all.push(self.tree(t, &embeds)?);
+        }
+        for e in &embeds {
+            if e.inner {
+                all.push(Condition::Exists(Box::new(e.related.clone()), true));
+            }
+        }
+        let filter = match all.len() {
+            0 => None,
+            1 => all.pop(),
+            _ => Some(Condition::And(all)),
+        };
         let mut out_order = Vec::with_capacity(order.len());
         for term in order {
-            if let Some(rel) = &term.relation {
-                return Err(embed_not_in_select(std::slice::from_ref(rel)));
-            }
             let desc = term.direction == Some(Direction::Desc);
             let nulls_first = match term.nulls {
                 Some(Nulls::First) => true,
                 Some(Nulls::Last) => false,
                 None => desc,
             };
-            out_order.push(OrderBy { source: self.field(&term.field)?, desc, nulls_first });
+            let (source, via) = match &term.relation {
+                None => (self.field(&term.field)?, None),
+                Some(rel) => {
+                    let mut path = self.path.clone();
+                    path.push(rel.clone());
+                    let e = embeds.iter().find(|e| &e.key == rel).ok_or_else(|| embed_not_in_select(&path))?;
+                    if e.cardinality.to_many() {
+                        return Err(ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "PGRST118",
+                            format!("A related order on '{rel}' is not possible"),
+                        )
+                        .with_details(format!("'{}' and '{rel}' do not form a many-to-one or one-to-one relationship", self.table.name)));
+                    }
+                    let t = e.related.table;
+                    let column = t.column(&term.field.name).ok_or_else(|| ApiError::unknown_column(&t.name, &term.field.name))?;
+                    (ColumnRef { table: t, column, json_path: term.field.json_path.clone() }, Some(Box::new(e.related.clone())))
+                }
+            };
+            out_order.push(OrderBy { source, via, desc, nulls_first });
         }
-        Ok(Shape { fields, order: out_order })
+        Ok((Shape { items, order: out_order }, filter))
     }
 
-    fn conditions(&self, filters: &[Filter], trees: &[LogicTree]) -> Result<Option<Condition<'c>>, ApiError> {
-        let mut all = Vec::with_capacity(filters.len() + trees.len());
-        for f in filters {
-            all.push(self.filter(f)?);
+    /// The relationship an embed names, or PGRST200 / PGRST201.
+    fn relationship(&self, e: &EmbedItem) -> Result<&'c Relationship, ApiError> {
+        let catalog = self.catalog;
+        let all = catalog.relationships(self.table);
+        let mut found: Vec<&'c Relationship> = all.iter().filter(|r| catalog.table_at(r.target).name == e.relation).collect();
+        if let Some(hint) = &e.hint {
+            found.retain(|r| r.matches_hint(hint));
+            if found.len() > 1 {
+                // On a self-reference a column hint names the origin's side.
+                let by_origin: Vec<&'c Relationship> = found.iter().copied().filter(|r| r.origin_column_is(hint)).collect();
+                if by_origin.len() == 1 {
+                    found = by_origin;
+                }
+            }
         }
-        for t in trees {
-            all.push(self.tree(t)?);
+        match found.as_slice() {
+            [one] => Ok(one),
+            [] => {
+                let using = e.hint.as_ref().map(|h| format!(" using the hint '{h}'")).unwrap_or_default();
+                let mut err = ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "PGRST200",
+                    format!("Could not find a relationship between '{}' and '{}' in the schema cache", self.table.name, e.relation),
+                )
+                .with_details(format!(
+                    "Searched for a foreign key relationship between '{}' and '{}'{using} in the schema '{}', but no matches were found.",
+                    self.table.name, e.relation, self.table.schema
+                ));
+                let names: Vec<&str> = all.iter().map(|r| catalog.table_at(r.target).name.as_str()).collect();
+                if let Some(c) = crate::catalog::closest(&e.relation, names.into_iter()) {
+                    err = err.with_hint(format!("Perhaps you meant '{c}' instead of '{}'.", e.relation));
+                }
+                Err(err)
+            }
+            many => {
+                let suggestion = |r: &Relationship| {
+                    let shared = many.iter().filter(|o| o.constraint == r.constraint).count() > 1;
+                    match (&r.junction, r.columns.as_slice()) {
+                        (None, [(col, _)]) if shared => format!("'{}!{col}'", e.relation),
+                        _ => format!("'{}!{}'", e.relation, r.constraint),
+                    }
+                };
+                let options: Vec<String> = many.iter().map(|r| suggestion(r)).collect();
+                Err(ApiError::new(
+                    StatusCode::MULTIPLE_CHOICES,
+                    "PGRST201",
+                    format!("Could not embed because more than one relationship was found for '{}' and '{}'", self.table.name, e.relation),
+                )
+                .with_details_json(serde_json::Value::Array(many.iter().map(|r| describe(catalog, r)).collect()))
+                .with_hint(format!(
+                    "Try changing '{}' to one of the following: {}. Find the desired relationship in the 'details' key.",
+                    e.relation,
+                    options.join(", ")
+                )))
+            }
         }
-        Ok(match all.len() {
-            0 => None,
-            1 => all.pop(),
-            _ => Some(Condition::And(all)),
+    }
+
+    /// Resolves an embed and everything scoped to it.
+    fn embed(&self, e: &EmbedItem) -> Result<Embed<'c>, ApiError> {
+        let rel = self.relationship(e)?;
+        let child = self.catalog.table_at(rel.target);
+        let col = |t: &'c Table, name: &str| t.column(name).ok_or_else(|| ApiError::unknown_column(&t.name, name));
+        let scope = self.next_scope();
+        let mut on = Vec::with_capacity(rel.columns.len());
+        for (p, c) in &rel.columns {
+            on.push((col(self.table, p)?, col(child, c)?));
+        }
+        let through = match &rel.junction {
+            Some(j) => {
+                let jt = self.catalog.table_at(j.table);
+                let parent =
+                    j.origin_columns.iter().map(|(a, b)| Ok((col(jt, a)?, col(self.table, b)?))).collect::<Result<_, ApiError>>()?;
+                let childs = j.target_columns.iter().map(|(a, b)| Ok((col(jt, a)?, col(child, b)?))).collect::<Result<_, ApiError>>()?;
+                Some(Through { table: jt, scope: self.next_scope(), parent, child: childs })
+            }
+            None => None,
+        };
+        let key = e.alias.clone().unwrap_or_else(|| e.relation.clone());
+        let mut path = self.path.clone();
+        path.push(key.clone());
+        self.seen.borrow_mut().push(path.clone());
+        let (mut filters, mut trees, mut order, mut limit, mut offset) = (Vec::new(), Vec::new(), Vec::new(), None, 0);
+        for p in self.params.iter().filter(|p| p.path == path) {
+            match &p.item {
+                EmbedParam::Filter(f) => filters.push(f.clone()),
+                EmbedParam::Logic(t) => trees.push(t.clone()),
+                EmbedParam::Order(o) => order.clone_from(o),
+                EmbedParam::Limit(n) => limit = Some(*n),
+                EmbedParam::Offset(n) => offset = *n,
+            }
+        }
+        let inner = Resolver { catalog: self.catalog, table: child, params: self.params, scopes: self.scopes, seen: self.seen, path };
+        let (shape, filter) = inner.level(&e.select, &order, &filters, &trees)?;
+        Ok(Embed {
+            key,
+            related: Related { table: child, scope, on, through, filter },
+            cardinality: rel.cardinality,
+            spread: e.spread,
+            inner: e.inner,
+            shape,
+            limit,
+            offset,
         })
     }
 
-    fn tree(&self, t: &LogicTree) -> Result<Condition<'c>, ApiError> {
+    fn tree(&self, t: &LogicTree, embeds: &[&Embed<'c>]) -> Result<Condition<'c>, ApiError> {
         let children = t
             .children
             .iter()
             .map(|n| match n {
-                LogicNode::Filter(f) => self.filter(f),
-                LogicNode::Tree(t) => self.tree(t),
+                LogicNode::Filter(f) => self.filter(f, embeds),
+                LogicNode::Tree(t) => self.tree(t, embeds),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let c = match t.op {
@@ -541,7 +826,30 @@ impl<'c> Resolver<'c> {
         Ok(if t.negate { Condition::Not(Box::new(c)) } else { c })
     }
 
-    fn filter(&self, f: &Filter) -> Result<Condition<'c>, ApiError> {
+    /// A filter on an embed's name: `rel=is.null` (no related row) or
+    /// `rel=not.is.null` (some related row); other operators are PGRST120.
+    fn embed_filter(&self, f: &Filter, e: &Embed<'c>) -> Result<Condition<'c>, ApiError> {
+        let exists = match &f.operation {
+            Operation::Is(IsValue::Null) => f.negate,
+            Operation::Is(IsValue::NotNull) => !f.negate,
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "PGRST120",
+                    format!("Could not find the filter '{}' on the embedded resource '{}'", f.field.name, e.key),
+                )
+                .with_details("Only is.null or not.is.null filters are allowed on embedded resources"));
+            }
+        };
+        Ok(Condition::Exists(Box::new(e.related.clone()), exists))
+    }
+
+    fn filter(&self, f: &Filter, embeds: &[&Embed<'c>]) -> Result<Condition<'c>, ApiError> {
+        if f.field.json_path.is_empty() {
+            if let Some(e) = embeds.iter().find(|e| e.key == f.field.name) {
+                return self.embed_filter(f, e);
+            }
+        }
         let source = self.field(&f.field)?;
         let ty = source.value_type();
         let value = |v: &str| -> Result<SqlValue, ApiError> {

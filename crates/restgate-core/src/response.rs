@@ -122,20 +122,21 @@ fn csv_field(out: &mut String, s: &str) {
 /// CSV: a header line of the output keys, then one line per row.
 fn csv(rows: &JsonRows, shape: &Shape<'_>) -> String {
     let mut out = String::new();
-    for (i, f) in shape.fields.iter().enumerate() {
+    let keys = shape.keys();
+    for (i, k) in keys.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        csv_field(&mut out, &f.key);
+        csv_field(&mut out, k);
     }
     for row in rows.iter() {
         out.push('\n');
         let obj: serde_json::Map<String, Json> = serde_json::from_slice(row).unwrap_or_default();
-        for (i, f) in shape.fields.iter().enumerate() {
+        for (i, k) in keys.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            match obj.get(&f.key) {
+            match obj.get(*k) {
                 None | Some(Json::Null) => {}
                 Some(Json::String(s)) => csv_field(&mut out, s),
                 Some(v) => csv_field(&mut out, &v.to_string()),

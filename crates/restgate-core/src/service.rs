@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Limited};
 use tower_service::Service;
 
 use crate::backend::Backend;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ForeignKey};
 use crate::error::{ApiError, BackendError, ErrorFormat, PostgrestFormat};
 use crate::plan::{self, Plan, PlanOptions, TxEnd};
 use crate::request::{Action, ApiRequest};
@@ -43,6 +43,9 @@ pub enum BuildError {
     /// Introspection failed.
     #[error("could not read the database schema: {0}")]
     Introspect(#[from] BackendError),
+    /// A declared foreign key names an unknown table or column.
+    #[error("invalid declared foreign key: {0}")]
+    ForeignKey(String),
 }
 
 /// Builds a [`RestGate`].
@@ -52,6 +55,7 @@ pub struct RestGateBuilder {
     opts: PlanOptions,
     body_limit: usize,
     error_format: Arc<dyn ErrorFormat>,
+    foreign_keys: Vec<(String, String, ForeignKey)>,
 }
 
 impl Default for RestGateBuilder {
@@ -62,6 +66,7 @@ impl Default for RestGateBuilder {
             opts: PlanOptions::default(),
             body_limit: 1024 * 1024,
             error_format: Arc::new(PostgrestFormat),
+            foreign_keys: Vec::new(),
         }
     }
 }
@@ -105,6 +110,30 @@ impl RestGateBuilder {
         self
     }
 
+    /// Declares a foreign key of `table` (in the default schema) that the
+    /// database does not, so it can be embedded (`?select=*,films(*)`) like
+    /// a real one: for tables without constraints, views the database does
+    /// not trace, or relations across databases' conventions. Checked
+    /// against the catalog when the gate is built and on every reload.
+    ///
+    /// ```ignore
+    /// use restgate_core::catalog::ForeignKey;
+    /// let gate = RestGate::builder()
+    ///     .backend(backend)
+    ///     .foreign_key("film_notes", ForeignKey::new("film_notes_film", ["film_ref"], "films", ["id"]))
+    ///     .build()
+    ///     .await?;
+    /// ```
+    pub fn foreign_key(self, table: impl Into<String>, fk: ForeignKey) -> Self {
+        self.foreign_key_in("", table, fk)
+    }
+
+    /// [`foreign_key`](Self::foreign_key) for a table of another exposed schema.
+    pub fn foreign_key_in(mut self, schema: impl Into<String>, table: impl Into<String>, fk: ForeignKey) -> Self {
+        self.foreign_keys.push((schema.into(), table.into(), fk));
+        self
+    }
+
     /// Introspects the database and builds the service.
     pub async fn build(self) -> Result<RestGate, BuildError> {
         let backend = self.backend.ok_or(BuildError::NoBackend)?;
@@ -112,9 +141,13 @@ impl RestGateBuilder {
         if !prefix.is_empty() && !prefix.starts_with('/') {
             return Err(BuildError::InvalidPrefix(self.prefix));
         }
-        let catalog = backend.introspect().await?;
+        let mut catalog = backend.introspect().await?;
+        if !self.foreign_keys.is_empty() {
+            catalog = catalog.with_foreign_keys(&self.foreign_keys).map_err(BuildError::ForeignKey)?;
+        }
         Ok(RestGate {
             inner: Arc::new(Inner {
+                foreign_keys: self.foreign_keys,
                 backend,
                 catalog: RwLock::new(Arc::new(catalog)),
                 opts: self.opts,
@@ -128,6 +161,7 @@ impl RestGateBuilder {
 
 struct Inner {
     backend: Arc<dyn Backend>,
+    foreign_keys: Vec<(String, String, ForeignKey)>,
     catalog: RwLock<Arc<Catalog>>,
     opts: PlanOptions,
     prefix: String,
@@ -169,7 +203,13 @@ impl RestGate {
     /// Re-reads the schema and swaps the catalog atomically; requests in
     /// flight finish on the catalog they started with.
     pub async fn reload(&self) -> Result<(), BackendError> {
-        let fresh = Arc::new(self.inner.backend.introspect().await?);
+        let mut fresh = self.inner.backend.introspect().await?;
+        if !self.inner.foreign_keys.is_empty() {
+            fresh = fresh
+                .with_foreign_keys(&self.inner.foreign_keys)
+                .map_err(|e| BackendError::new(crate::error::BackendErrorKind::Other, None, e))?;
+        }
+        let fresh = Arc::new(fresh);
         match self.inner.catalog.write() {
             Ok(mut c) => *c = fresh,
             Err(p) => *p.into_inner() = fresh,

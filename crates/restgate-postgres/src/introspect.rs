@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use restgate_core::catalog::{Catalog, Column, ColumnType, ForeignKey, Table, TableKind};
+use restgate_core::catalog::{Catalog, Column, ColumnSource, ColumnType, ForeignKey, Table, TableKind};
 use restgate_core::error::BackendError;
 use sqlx::{PgPool, Row};
 
@@ -78,6 +78,23 @@ WHERE n.nspname = ANY($1) AND i.indisunique AND NOT i.indisprimary AND i.indpred
   AND i.indexprs IS NULL
   AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)
 ORDER BY i.indrelid, i.indexrelid
+"#;
+
+/// The base-table columns each view (or materialized view) reads, from the
+/// dependencies of its rewrite rule. A view column whose name is that of
+/// exactly one such base column is taken to show it unchanged, so the base
+/// table's foreign keys carry over to the view.
+const VIEW_SOURCES: &str = r#"
+SELECT DISTINCT v.oid::int8, bn.nspname::text, bc.relname::text, a.attname::text
+FROM pg_rewrite r
+JOIN pg_class v ON v.oid = r.ev_class
+JOIN pg_namespace vn ON vn.oid = v.relnamespace
+JOIN pg_depend d ON d.objid = r.oid AND d.classid = 'pg_rewrite'::regclass
+                AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+JOIN pg_class bc ON bc.oid = d.refobjid AND bc.relkind IN ('r', 'p')
+JOIN pg_namespace bn ON bn.oid = bc.relnamespace
+JOIN pg_attribute a ON a.attrelid = bc.oid AND a.attnum = d.refobjsubid
+WHERE vn.nspname = ANY($1) AND v.relkind IN ('v', 'm') AND bc.oid <> v.oid
 "#;
 
 /// The logical type of a column from its type's category, kind and (base) name.
@@ -160,6 +177,21 @@ pub(crate) async fn catalog(pool: &PgPool, schemas: &[String]) -> Result<Catalog
         let t = &mut tables[i];
         if !cols.is_empty() && !t.unique.contains(&cols) {
             t.unique.push(cols);
+        }
+    }
+
+    let sources = sqlx::query(VIEW_SOURCES).bind(schemas).fetch_all(&mut *conn).await.map_err(classify)?;
+    let mut by_view: HashMap<usize, Vec<ColumnSource>> = HashMap::new();
+    for r in sources {
+        let Some(&i) = by_oid.get(&r.get::<i64, _>(0)) else { continue };
+        by_view.entry(i).or_default().push(ColumnSource { schema: r.get(1), table: r.get(2), column: r.get(3) });
+    }
+    for (i, used) in by_view {
+        for col in &mut tables[i].columns {
+            let mut same = used.iter().filter(|s| s.column == col.name);
+            if let (Some(s), None) = (same.next(), same.next()) {
+                col.source = Some(s.clone());
+            }
         }
     }
     Ok(Catalog::new(schemas.to_vec(), tables))

@@ -82,7 +82,9 @@ pub(crate) async fn catalog(pool: &SqlitePool) -> Result<Catalog, BackendError> 
                 let foreign: String = fk.get(1);
                 let from: String = fk.get(2);
                 let to: Option<String> = fk.get(3);
-                let key = format!("{name}_fk{id}");
+                // SQLite keeps no constraint names: keys are told apart by
+                // id here and named as PostgreSQL names them by default.
+                let key = format!("\0{id}");
                 let entry = match t.foreign_keys.iter_mut().find(|f| f.name == key) {
                     Some(e) => e,
                     None => {
@@ -98,6 +100,9 @@ pub(crate) async fn catalog(pool: &SqlitePool) -> Result<Catalog, BackendError> 
                 };
                 entry.columns.push(from);
                 entry.foreign_columns.push(to.unwrap_or_default());
+            }
+            for fk in &mut t.foreign_keys {
+                fk.name = format!("{name}_{}_fkey", fk.columns.join("_"));
             }
             let indexes = sqlx::query("SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 AND origin <> 'pk'")
                 .bind(&name)

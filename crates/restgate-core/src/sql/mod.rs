@@ -29,7 +29,7 @@
 //! let s = read_statement(&PostgresDialect, &p).unwrap();
 //! assert_eq!(
 //!     s.sql,
-//!     r#"SELECT string_agg("j"::text, ',') FROM (SELECT (SELECT row_to_json("_rg_row".*) FROM (SELECT "id" AS "id") AS "_rg_row") AS "j" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS t"#
+//!     r#"SELECT string_agg(row_to_json("_rg_row".*)::text, ',') FROM (SELECT "id" AS "id" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS "_rg_row""#
 //! );
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
 //! assert_eq!(s.sql, "SELECT JSON_COMPACT(JSON_OBJECT('id', `id`)) AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5");
@@ -39,13 +39,16 @@ mod dialect;
 
 use std::fmt::Write as _;
 
-use sea_query::{Condition, Expr, ExprTrait, Func, Keyword, NullOrdering, OnConflict, Order, Query, SelectStatement, Values};
+use sea_query::{Alias, Condition, Expr, ExprTrait, Func, Keyword, NullOrdering, OnConflict, Order, Query, SelectStatement, Values};
 
-pub use dialect::{BindContext, Dialect, JoinOrder, MySql8Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
+use dialect::{element_value, object_pairs, row_keys_ok};
+pub use dialect::{
+    ArrayQuery, BindContext, Dialect, Element, JoinOrder, JsonItem, MySql8Dialect, MySqlDialect, PostgresDialect, SortExpr, SqliteDialect,
+};
 
 use crate::catalog::{Column, Table};
 use crate::error::ApiError;
-use crate::plan::{ColumnRef, Condition as Cond, Conflict, OrderBy, ReadPlan, Shape, Test, WriteOp};
+use crate::plan::{ColumnRef, Condition as Cond, Conflict, Embed, OrderBy, Output, OutputField, ReadPlan, Related, Shape, Test, WriteOp};
 use crate::request::{IsValue, Operator, Quantifier, Resolution};
 use crate::value::SqlValue;
 
@@ -87,15 +90,46 @@ fn table_ref(t: &Table) -> (Ident, Ident) {
     (Ident(t.sql_schema), Ident(t.sql_name))
 }
 
-/// A column reference. Statements read one table, so names stay unqualified
-/// (which RETURNING also requires on some databases).
+/// How a statement level names its columns.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    /// Unqualified: the statement reads one table (RETURNING requires this on some databases).
+    Bare,
+    /// Qualified by the table's name: the top level of a statement with correlated subqueries.
+    Table(&'static str),
+    /// Qualified by an alias `_rg<n>`: an embedded (child) level.
+    Alias(u32),
+}
+
+/// The alias of scope `n`.
+fn alias(n: u32) -> sea_query::DynIden {
+    const NAMES: [&str; 16] = [
+        "_rg0", "_rg1", "_rg2", "_rg3", "_rg4", "_rg5", "_rg6", "_rg7", "_rg8", "_rg9", "_rg10", "_rg11", "_rg12", "_rg13", "_rg14",
+        "_rg15",
+    ];
+    match NAMES.get(n as usize) {
+        Some(s) => Ident(s).into(),
+        None => format!("_rg{n}").into(),
+    }
+}
+
+/// A column reference in `scope`.
+fn column_in(scope: Scope, c: &Column) -> Expr {
+    match scope {
+        Scope::Bare => Expr::col(Ident(c.sql_name)),
+        Scope::Table(t) => Expr::col((Ident(t), Ident(c.sql_name))),
+        Scope::Alias(n) => Expr::col((alias(n), Ident(c.sql_name))),
+    }
+}
+
+/// An unqualified column reference.
 fn column(c: &Column) -> Expr {
-    Expr::col(Ident(c.sql_name))
+    column_in(Scope::Bare, c)
 }
 
 /// The value expression of a reference, as filters and ORDER BY compare it.
-fn compared(d: &dyn Dialect, r: &ColumnRef<'_>) -> Expr {
-    let e = column(r.column);
+fn compared(d: &dyn Dialect, scope: Scope, r: &ColumnRef<'_>) -> Expr {
+    let e = column_in(scope, r.column);
     if r.json_path.is_empty() {
         e
     } else {
@@ -103,37 +137,162 @@ fn compared(d: &dyn Dialect, r: &ColumnRef<'_>) -> Expr {
     }
 }
 
-/// The JSON object of one row in `shape`.
-fn row_object(d: &dyn Dialect, shape: &Shape<'_>) -> Expr {
-    let pairs = shape
-        .fields
-        .iter()
-        .map(|f| {
-            let base = column(f.source.column);
-            let mut e = if f.source.json_path.is_empty() { base } else { d.json_path(base, &f.source.json_path, false) };
-            if let Some(ty) = f.cast {
-                e = d.cast(e, ty);
+/// The top-level scope of a statement: qualified when correlated subqueries
+/// (embeds, EXISTS tests) look at it.
+fn top_scope(table: &Table, shape: Option<&Shape<'_>>, filter: Option<&Cond<'_>>) -> Scope {
+    if shape.is_some_and(Shape::has_embeds) || filter.is_some_and(Cond::has_related) {
+        Scope::Table(table.sql_name)
+    } else {
+        Scope::Bare
+    }
+}
+
+/// `FROM child AS _rg<n> WHERE <join to the parent> AND <child filter>`.
+fn related_from(d: &dyn Dialect, parent: Scope, r: &Related<'_>) -> Result<SelectStatement, ApiError> {
+    let child = Scope::Alias(r.scope);
+    let mut s = Query::select();
+    s.from_as(table_ref(r.table), alias(r.scope));
+    for (p, c) in &r.on {
+        s.and_where(column_in(child, c).eq(column_in(parent, p)));
+    }
+    if let Some(t) = &r.through {
+        let j = Scope::Alias(t.scope);
+        let mut sub = Query::select();
+        sub.expr(Expr::cust("1")).from_as(table_ref(t.table), alias(t.scope));
+        for (jc, p) in &t.parent {
+            sub.and_where(column_in(j, jc).eq(column_in(parent, p)));
+        }
+        for (jc, c) in &t.child {
+            sub.and_where(column_in(j, jc).eq(column_in(child, c)));
+        }
+        s.and_where(Expr::exists(sub));
+    }
+    if let Some(f) = &r.filter {
+        s.and_where(condition(d, child, f)?);
+    }
+    Ok(s)
+}
+
+/// A value of an object: a column, JSON path, cast.
+fn field_value(d: &dyn Dialect, scope: Scope, f: &OutputField<'_>) -> Expr {
+    let base = column_in(scope, f.source.column);
+    let mut e = if f.source.json_path.is_empty() { base } else { d.json_path(base, &f.source.json_path, false) };
+    if let Some(ty) = f.cast {
+        e = d.cast(e, ty);
+    }
+    e
+}
+
+/// The sort keys of `order` in `scope`.
+fn sort_exprs(d: &dyn Dialect, scope: Scope, order: &[OrderBy<'_>]) -> Result<Vec<SortExpr>, ApiError> {
+    order.iter().map(|o| Ok(SortExpr { expr: sort_key(d, scope, o)?, desc: o.desc, nulls_first: o.nulls_first })).collect()
+}
+
+/// What one ORDER BY term sorts by: a column, or a to-one embed's column.
+fn sort_key(d: &dyn Dialect, scope: Scope, o: &OrderBy<'_>) -> Result<Expr, ApiError> {
+    match &o.via {
+        None => Ok(compared(d, scope, &o.source)),
+        Some(r) => {
+            let mut s = related_from(d, scope, r)?;
+            s.expr(compared(d, Scope::Alias(r.scope), &o.source)).limit(1);
+            Ok(Expr::SubQuery(None, Box::new(s.into())))
+        }
+    }
+}
+
+/// The items of each object of `shape` read in `scope`: columns, and
+/// embeds as correlated subqueries building JSON.
+fn items(d: &dyn Dialect, scope: Scope, shape: &Shape<'_>) -> Result<Vec<JsonItem>, ApiError> {
+    let mut out = Vec::with_capacity(shape.items.len());
+    for item in &shape.items {
+        match item {
+            Output::Field(f) => out.push(JsonItem { key: f.key.clone(), expr: field_value(d, scope, f), ty: Some(f.output_type()) }),
+            Output::Embed(e) => embed_items(d, scope, e, &mut out)?,
+        }
+    }
+    Ok(out)
+}
+
+fn embed_items(d: &dyn Dialect, parent: Scope, e: &Embed<'_>, out: &mut Vec<JsonItem>) -> Result<(), ApiError> {
+    if e.shape.items.is_empty() {
+        // `rel()`: only for filtering, no key.
+        return Ok(());
+    }
+    let child = Scope::Alias(e.related.scope);
+    let children = items(d, child, &e.shape)?;
+    let many = e.cardinality.to_many();
+    let array = |element: Element| -> Result<Expr, ApiError> {
+        let mut order = sort_exprs(d, child, &e.shape.order)?;
+        if e.spread {
+            // Spread arrays are built one per key: a total order keeps them in step.
+            for k in &e.related.table.primary_key {
+                if let Some(c) = e.related.table.column(k) {
+                    order.push(SortExpr { expr: column_in(child, c), desc: false, nulls_first: false });
+                }
             }
-            (f.key.clone(), d.json_value(e, f.output_type()))
-        })
-        .collect();
-    d.json_object(pairs)
+        }
+        Ok(d.json_array(ArrayQuery { from: related_from(d, parent, &e.related)?, order, limit: e.limit, offset: e.offset, element }))
+    };
+    match (e.spread, many) {
+        (false, false) => {
+            let mut from = related_from(d, parent, &e.related)?;
+            for o in sort_exprs(d, child, &e.shape.order)? {
+                from.order_by_expr_with_nulls(
+                    o.expr,
+                    if o.desc { Order::Desc } else { Order::Asc },
+                    if o.nulls_first { NullOrdering::First } else { NullOrdering::Last },
+                );
+            }
+            out.push(JsonItem { key: e.key.clone(), expr: d.json_single(from, children), ty: None });
+        }
+        (false, true) => out.push(JsonItem { key: e.key.clone(), expr: array(Element::Object(children))?, ty: None }),
+        (true, false) => {
+            // Each lifted key reads its value from the one child row.
+            for c in children {
+                let mut s = related_from(d, parent, &e.related)?;
+                s.expr(c.expr).limit(1);
+                out.push(JsonItem { key: c.key, expr: Expr::SubQuery(None, Box::new(s.into())), ty: c.ty });
+            }
+        }
+        (true, true) => {
+            for c in children {
+                let key = c.key.clone();
+                out.push(JsonItem { key, expr: array(Element::Value(c))?, ty: None });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The JSON object of one row in `shape` (a `json_object` call).
+fn row_object(d: &dyn Dialect, scope: Scope, shape: &Shape<'_>) -> Result<Expr, ApiError> {
+    Ok(d.json_object(object_pairs(d, items(d, scope, shape)?)))
 }
 
 /// A condition as one expression; sea-query parenthesizes nested AND/OR/NOT by precedence.
-fn condition(d: &dyn Dialect, c: &Cond<'_>) -> Result<Expr, ApiError> {
+fn condition(d: &dyn Dialect, scope: Scope, c: &Cond<'_>) -> Result<Expr, ApiError> {
     Ok(match c {
-        Cond::And(cs) => join(d, cs, true)?,
-        Cond::Or(cs) => join(d, cs, false)?,
-        Cond::Not(c) => condition(d, c)?.not(),
-        Cond::Test(r, t) => test(d, compared(d, r), r.json_path.is_empty().then_some(r.column), t)?,
+        Cond::And(cs) => join(d, scope, cs, true)?,
+        Cond::Or(cs) => join(d, scope, cs, false)?,
+        Cond::Not(c) => condition(d, scope, c)?.not(),
+        Cond::Test(r, t) => test(d, compared(d, scope, r), r.json_path.is_empty().then_some(r.column), t)?,
+        Cond::Exists(r, yes) => {
+            let mut s = related_from(d, scope, r)?;
+            s.expr(Expr::cust("1"));
+            let e = Expr::exists(s);
+            if *yes {
+                e
+            } else {
+                e.not()
+            }
+        }
     })
 }
 
-fn join(d: &dyn Dialect, cs: &[Cond<'_>], and: bool) -> Result<Expr, ApiError> {
+fn join(d: &dyn Dialect, scope: Scope, cs: &[Cond<'_>], and: bool) -> Result<Expr, ApiError> {
     let mut acc: Option<Expr> = None;
     for c in cs {
-        let e = condition(d, c)?;
+        let e = condition(d, scope, c)?;
         acc = Some(match acc {
             None => e,
             Some(a) if and => a.and(e),
@@ -192,57 +351,95 @@ fn test(d: &dyn Dialect, e: Expr, target: Option<&Column>, t: &Test) -> Result<E
     })
 }
 
-fn order_by(d: &dyn Dialect, s: &mut SelectStatement, order: &[OrderBy<'_>]) {
+fn order_by(d: &dyn Dialect, scope: Scope, s: &mut SelectStatement, order: &[OrderBy<'_>]) -> Result<(), ApiError> {
     for o in order {
         s.order_by_expr_with_nulls(
-            compared(d, &o.source),
+            sort_key(d, scope, o)?,
             if o.desc { Order::Desc } else { Order::Asc },
             if o.nulls_first { NullOrdering::First } else { NullOrdering::Last },
         );
     }
+    Ok(())
 }
 
-fn select_rows(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>) -> Result<SelectStatement, ApiError> {
+/// `SELECT <one JSON object per row> FROM table WHERE … ORDER BY …`. With
+/// `row_objects` dialects the object is `row_to_json` of a derived table
+/// holding the keys as columns, which is wrapped around the returned select.
+fn objects(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>) -> Result<Objects, ApiError> {
+    let scope = top_scope(table, Some(shape), filter);
+    let items = items(d, scope, shape)?;
     let mut s = Query::select();
-    s.expr(row_object(d, shape)).from(table_ref(table));
-    if let Some(f) = filter {
-        s.and_where(condition(d, f)?);
+    let rows = d.row_objects() && row_keys_ok(&items);
+    if rows {
+        for i in items {
+            s.expr_as(element_value(d, i.expr, i.ty), Alias::new(i.key));
+        }
+    } else {
+        s.expr_as(d.json_object(object_pairs(d, items)), Ident(ROW));
     }
-    order_by(d, &mut s, &shape.order);
-    Ok(s)
+    s.from(table_ref(table));
+    if let Some(f) = filter {
+        s.and_where(condition(d, scope, f)?);
+    }
+    Ok(Objects { select: s, scope, rows })
+}
+
+/// A select of JSON objects, see [`objects`].
+struct Objects {
+    select: SelectStatement,
+    scope: Scope,
+    /// The select's columns are the keys (wrap in `row_to_json`); else its one column `j` is the object.
+    rows: bool,
+}
+
+impl Objects {
+    /// One object per row, in the select's order.
+    fn per_row(self, d: &dyn Dialect) -> Statement {
+        let (inner, values) = d.build_select(&self.select);
+        if self.rows {
+            Statement { sql: format!("SELECT row_to_json(\"_rg_row\".*) FROM ({inner}) AS \"_rg_row\""), values }
+        } else {
+            Statement { sql: inner, values }
+        }
+    }
 }
 
 /// The rows of a read. Where the dialect can join texts in the database
-/// ([`Dialect::join_rows`]), the statement returns one row: every object,
-/// in order, joined with commas (NULL when there is none). Otherwise it
-/// returns one JSON object text per row.
+/// ([`Dialect::join_rows`], or `row_to_json` objects joined by
+/// `string_agg`), the statement returns one row: every object, in order,
+/// joined with commas (NULL when there is none). Otherwise it returns one
+/// JSON object text per row.
 pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, ApiError> {
-    let mut s = Query::select();
-    s.expr_as(row_object(d, &p.shape), Ident(ROW)).from(table_ref(p.table));
-    if let Some(f) = &p.filter {
-        s.and_where(condition(d, f)?);
-    }
-    order_by(d, &mut s, &p.shape.order);
+    let Objects { select: mut s, scope, rows } = objects(d, p.table, &p.shape, p.filter.as_ref())?;
+    order_by(d, scope, &mut s, &p.shape.order)?;
+    // A read pinned to one row by its primary key gains nothing from joining.
+    let one = pins_one_row(p);
     let keys: Vec<JoinOrder> =
         p.shape.order.iter().zip(SORT_KEYS).map(|(o, key)| JoinOrder { key, desc: o.desc, nulls_first: o.nulls_first }).collect();
-    // A read pinned to one row by its primary key gains nothing from joining.
-    let joinable = keys.len() == p.shape.order.len() && !pins_one_row(p);
-    let join = if joinable { d.join_rows(ROW, &keys) } else { None };
-    if join.is_some() {
-        // The sort keys travel with each row so the join keeps the order.
-        for (o, k) in p.shape.order.iter().zip(&keys) {
-            s.expr_as(compared(d, &o.source), Ident(k.key));
+    let (prefix, suffix): (Option<String>, &str) = if rows {
+        // The derived table's order is the aggregate's input order.
+        let agg = if one { "row_to_json(\"_rg_row\".*)" } else { "string_agg(row_to_json(\"_rg_row\".*)::text, ',')" };
+        (Some(format!("SELECT {agg} FROM (")), ") AS \"_rg_row\"")
+    } else {
+        let joinable = keys.len() == p.shape.order.len() && !one;
+        match if joinable { d.join_rows(ROW, &keys) } else { None } {
+            Some(join) => {
+                // The sort keys travel with each row so the join keeps the order.
+                for (o, k) in p.shape.order.iter().zip(&keys) {
+                    s.expr_as(sort_key(d, scope, o)?, Ident(k.key));
+                }
+                (Some(format!("SELECT {join} FROM (")), ") AS t")
+            }
+            None => (None, ""),
         }
-    }
+    };
     let (inner, values) = d.build_select(&s);
     // LIMIT and OFFSET are written as literals (they are integers restgate
     // parsed, never request text): SQLite re-prepares a statement whenever a
     // bound LIMIT changes, and a literal keeps each page size's plan cached.
     let mut sql = String::with_capacity(inner.len() + 96);
-    if let Some(join) = &join {
-        sql.push_str("SELECT ");
-        sql.push_str(join);
-        sql.push_str(" FROM (");
+    if let Some(prefix) = &prefix {
+        sql.push_str(prefix);
     }
     sql.push_str(&inner);
     match (p.limit, p.offset) {
@@ -254,9 +451,7 @@ pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, Ap
             let _ = write!(sql, " LIMIT {} OFFSET {o}", l.unwrap_or(i64::MAX as u64));
         }
     }
-    if join.is_some() {
-        sql.push_str(") AS t");
-    }
+    sql.push_str(suffix);
     Ok(Statement { sql, values })
 }
 
@@ -288,7 +483,7 @@ pub fn count_statement(d: &dyn Dialect, table: &Table, filter: Option<&Cond<'_>>
     let mut s = Query::select();
     s.expr(Func::count(Expr::cust("*"))).from(table_ref(table));
     if let Some(f) = filter {
-        s.and_where(condition(d, f)?);
+        s.and_where(condition(d, top_scope(table, None, Some(f)), f)?);
     }
     Ok(d.build_select(&s).into())
 }
@@ -320,14 +515,17 @@ pub fn rows_by_keys(
     key_cols: &[&Column],
     keys: &[Vec<SqlValue>],
 ) -> Result<Statement, ApiError> {
-    let mut s = select_rows(d, table, shape, None)?;
-    s.and_where(keys_condition(d, key_cols, keys));
-    Ok(d.build_select(&s).into())
+    let mut o = objects(d, table, shape, None)?;
+    o.select.and_where(keys_condition(d, key_cols, keys));
+    order_by(d, o.scope, &mut o.select, &shape.order)?;
+    Ok(o.per_row(d))
 }
 
 /// The representation of the rows matching `filter` (read before a DELETE).
 pub fn rows_matching(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>) -> Result<Statement, ApiError> {
-    Ok(d.build_select(&select_rows(d, table, shape, filter)?).into())
+    let mut o = objects(d, table, shape, filter)?;
+    order_by(d, o.scope, &mut o.select, &shape.order)?;
+    Ok(o.per_row(d))
 }
 
 /// The `out` columns, as one JSON object per row, of the rows matching
@@ -345,7 +543,7 @@ pub fn key_rows(
     let mut s = Query::select();
     s.expr(d.json_object(out.iter().map(|c| (c.name.clone(), d.json_value(column(c), c.ty))).collect())).from(table_ref(table));
     if let Some(f) = filter {
-        s.and_where(condition(d, f)?);
+        s.and_where(condition(d, top_scope(table, None, Some(f)), f)?);
     }
     if let Some((cols, keys)) = keys {
         s.and_where(keys_condition(d, cols, keys));
@@ -384,7 +582,7 @@ fn returning_expr(d: &dyn Dialect, r: &WriteReturn<'_, '_>) -> Option<Expr> {
     match r {
         WriteReturn::Nothing => None,
         WriteReturn::Keys(cols) => Some(d.json_object(cols.iter().map(|c| (c.name.clone(), d.json_value(column(c), c.ty))).collect())),
-        WriteReturn::Rows(shape) => Some(row_object(d, shape)),
+        WriteReturn::Rows(shape) => row_object(d, Scope::Bare, shape).ok(),
     }
 }
 
@@ -434,7 +632,7 @@ pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &
                 s.value(Ident(c.sql_name), value(c, v));
             }
             if let Some(f) = filter {
-                s.and_where(condition(d, f)?);
+                s.and_where(condition(d, top_scope(table, None, Some(f)), f)?);
             }
             if let Some(r) = returning {
                 s.returning(r);
@@ -445,7 +643,7 @@ pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &
             let mut s = Query::delete();
             s.from_table(table_ref(table));
             if let Some(f) = filter {
-                s.and_where(condition(d, f)?);
+                s.and_where(condition(d, top_scope(table, None, Some(f)), f)?);
             }
             if let Some(r) = returning {
                 s.returning(r);

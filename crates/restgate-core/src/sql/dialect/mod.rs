@@ -5,7 +5,7 @@
 //! how a logical type is rendered to JSON, JSON paths, pattern matching,
 //! casts of bound values, and which statements accept RETURNING.
 
-use sea_query::{DeleteStatement, Expr, ExprTrait, InsertStatement, SelectStatement, UpdateStatement, Values};
+use sea_query::{DeleteStatement, Expr, ExprTrait, InsertStatement, NullOrdering, Order, SelectStatement, UpdateStatement, Values};
 
 use crate::catalog::{Column, ColumnType};
 use crate::error::ApiError;
@@ -35,6 +35,7 @@ mod postgres;
 mod sqlite;
 
 pub use mysql::{MySql8Dialect, MySqlDialect};
+pub(crate) use postgres::row_keys_ok;
 pub use postgres::PostgresDialect;
 pub use sqlite::SqliteDialect;
 
@@ -71,6 +72,115 @@ fn order_clause(keys: &[JoinOrder], quote: char) -> String {
     s
 }
 
+/// One value of a JSON object an embed builds.
+#[derive(Debug, Clone)]
+pub struct JsonItem {
+    /// The key.
+    pub key: String,
+    /// The value: a column expression, or JSON the database built already.
+    pub expr: Expr,
+    /// The type to render the value by ([`Dialect::json_value`]); `None`
+    /// when `expr` is JSON already (a nested embed).
+    pub ty: Option<ColumnType>,
+}
+
+/// A sort key of an embedded array.
+#[derive(Debug, Clone)]
+pub struct SortExpr {
+    /// What is sorted by.
+    pub expr: Expr,
+    /// Descending.
+    pub desc: bool,
+    /// NULLs first.
+    pub nulls_first: bool,
+}
+
+/// What each element of an embedded array is.
+#[derive(Debug, Clone)]
+pub enum Element {
+    /// An object per child row.
+    Object(Vec<JsonItem>),
+    /// One value per child row (a spread to-many column; the key is unused).
+    Value(JsonItem),
+}
+
+/// The child rows of a to-many embed, for [`Dialect::json_array`].
+#[derive(Debug, Clone)]
+pub struct ArrayQuery {
+    /// `FROM child AS alias WHERE …`, with no select list, order or limit.
+    pub from: SelectStatement,
+    /// The order of the elements.
+    pub order: Vec<SortExpr>,
+    /// At most this many elements.
+    pub limit: Option<u64>,
+    /// Skipping this many.
+    pub offset: u64,
+    /// The elements.
+    pub element: Element,
+}
+
+/// Key/value pairs for [`Dialect::json_object`]: values rendered by their
+/// type, nested JSON marked as JSON.
+pub(crate) fn object_pairs(d: &dyn Dialect, items: Vec<JsonItem>) -> Vec<(String, Expr)> {
+    items.into_iter().map(|i| (i.key, element_value(d, i.expr, i.ty))).collect()
+}
+
+/// A value ready to be placed in an object or array.
+pub(crate) fn element_value(d: &dyn Dialect, e: Expr, ty: Option<ColumnType>) -> Expr {
+    match ty {
+        Some(ty) => d.json_value(e, ty),
+        None => d.json_embed(e),
+    }
+}
+
+/// Applies an embed's order and window to `s`.
+fn order_and_window(s: &mut SelectStatement, order: &[SortExpr], limit: Option<u64>, offset: u64) {
+    for o in order {
+        s.order_by_expr_with_nulls(
+            o.expr.clone(),
+            if o.desc { Order::Desc } else { Order::Asc },
+            if o.nulls_first { NullOrdering::First } else { NullOrdering::Last },
+        );
+    }
+    match (limit, offset) {
+        (None, 0) => {}
+        (l, o) => {
+            s.limit(l.unwrap_or(i64::MAX as u64));
+            if o > 0 {
+                s.offset(o);
+            }
+        }
+    }
+}
+
+/// `(SELECT <object> FROM … LIMIT 1)`: the one child object, or NULL.
+fn single_by_pairs(d: &dyn Dialect, mut from: SelectStatement, items: Vec<JsonItem>) -> Expr {
+    from.expr(d.json_object(object_pairs(d, items))).limit(1);
+    Expr::SubQuery(None, Box::new(from.into()))
+}
+
+/// `(SELECT agg(elem) FROM (SELECT … ORDER BY … LIMIT …) AS r)`: an array
+/// aggregated over an ordered derived table (SQLite, MySQL 8). The derived
+/// table yields raw values (`v`) or objects (`j`); `wrap` turns the
+/// aggregate's NULL (no rows) into an empty array where needed.
+fn array_over_derived(d: &dyn Dialect, q: ArrayQuery, agg: &str, wrap: impl Fn(Expr) -> Expr) -> Expr {
+    let ArrayQuery { mut from, order, limit, offset, element } = q;
+    order_and_window(&mut from, &order, limit, offset);
+    let elem = match element {
+        Element::Object(items) => {
+            from.expr_as(d.json_object(object_pairs(d, items)), sea_query::Alias::new("j"));
+            d.json_embed(Expr::col(sea_query::Alias::new("j")))
+        }
+        Element::Value(item) => {
+            from.expr_as(item.expr, sea_query::Alias::new("v"));
+            element_value(d, Expr::col(sea_query::Alias::new("v")), item.ty)
+        }
+    };
+    let mut outer = sea_query::Query::select();
+    outer.expr(wrap(sea_query::Func::cust(agg.to_owned()).arg(elem).into())).from_subquery(from, sea_query::Alias::new("r"));
+    Expr::SubQuery(None, Box::new(outer.into()))
+}
+
 /// The SQL differences of one database.
 pub trait Dialect: Send + Sync + 'static {
     /// The backend's name, for error details (`sqlite`, `postgresql`, `mysql`).
@@ -101,6 +211,27 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// A column value of type `ty` made ready to be a JSON value.
     fn json_value(&self, e: Expr, ty: ColumnType) -> Expr;
+
+    /// Objects are rows of a derived table turned to JSON whole
+    /// (PostgreSQL's `row_to_json`): the renderer selects each key as a
+    /// column instead of calling [`json_object`](Dialect::json_object).
+    fn row_objects(&self) -> bool {
+        false
+    }
+
+    /// JSON text built by a subquery, marked as JSON where an enclosing
+    /// object or array would otherwise take it for a string.
+    fn json_embed(&self, e: Expr) -> Expr {
+        e
+    }
+
+    /// A to-one embed: the object of the child row `from` finds
+    /// (`FROM child AS alias WHERE …`), or NULL when there is none.
+    fn json_single(&self, from: SelectStatement, items: Vec<JsonItem>) -> Expr;
+
+    /// A to-many embed: the JSON array of the child rows, `[]` when there
+    /// is none. Elements keep the query's order.
+    fn json_array(&self, q: ArrayQuery) -> Expr;
 
     /// `e->a->>b`. With `compare`, the result is what filters and ORDER BY
     /// compare: text for `->>`, a JSON value for `->`.

@@ -11,7 +11,9 @@ use sea_query::{
     BinOper, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, MysqlQueryBuilder, SelectStatement, UpdateStatement, Values,
 };
 
-use super::{json_bool, lit, pairs_to_args, BindContext, Dialect};
+use super::{
+    array_over_derived, element_value, json_bool, lit, object_pairs, pairs_to_args, ArrayQuery, BindContext, Dialect, Element, JsonItem,
+};
 use crate::catalog::{Column, ColumnType};
 use crate::error::ApiError;
 use crate::request::{JsonKey, JsonStep, Operator};
@@ -144,6 +146,34 @@ fn pattern(e: Expr, op: Operator, pattern: &str, mariadb: bool) -> Expr {
     }
 }
 
+/// MariaDB: `COALESCE((SELECT JSON_ARRAYAGG(elem ORDER BY … LIMIT …) FROM
+/// child WHERE …), JSON_ARRAY())`. MariaDB refuses outer references inside
+/// a derived table, so the order and window go into the aggregate itself
+/// (MariaDB 10.5+).
+fn mariadb_array(d: &dyn Dialect, q: ArrayQuery) -> Expr {
+    let ArrayQuery { mut from, order, limit, offset, element } = q;
+    let elem = match element {
+        Element::Object(items) => Func::cust("JSON_OBJECT").args(pairs_to_args(object_pairs(d, items))).into(),
+        Element::Value(i) => element_value(d, i.expr, i.ty),
+    };
+    let mut template = String::from("JSON_ARRAYAGG(?");
+    let mut args = vec![elem];
+    for (n, o) in order.iter().enumerate() {
+        template.push_str(if n == 0 { " ORDER BY " } else { ", " });
+        template.push_str(if o.nulls_first { "? IS NULL DESC, " } else { "? IS NULL ASC, " });
+        template.push_str(if o.desc { "? DESC" } else { "? ASC" });
+        args.push(o.expr.clone());
+        args.push(o.expr.clone());
+    }
+    match (limit, offset) {
+        (None, 0) => {}
+        (l, o) => template.push_str(&format!(" LIMIT {} OFFSET {o}", l.unwrap_or(i64::MAX as u64))),
+    }
+    template.push(')');
+    from.expr(Expr::cust_with_exprs(template, args));
+    Func::coalesce([Expr::SubQuery(None, Box::new(from.into())), Func::cust("JSON_ARRAY").into()]).into()
+}
+
 macro_rules! mysql_dialect {
     ($ty:ty, $mariadb:expr) => {
         impl Dialect for $ty {
@@ -171,6 +201,18 @@ macro_rules! mysql_dialect {
             }
             fn json_value(&self, e: Expr, ty: ColumnType) -> Expr {
                 json_value(e, ty, $mariadb)
+            }
+            fn json_single(&self, mut from: SelectStatement, items: Vec<JsonItem>) -> Expr {
+                // The top-level JSON_COMPACT compacts nested objects too.
+                from.expr(Func::cust("JSON_OBJECT").args(pairs_to_args(object_pairs(self, items)))).limit(1);
+                Expr::SubQuery(None, Box::new(from.into()))
+            }
+            fn json_array(&self, q: ArrayQuery) -> Expr {
+                if $mariadb {
+                    mariadb_array(self, q)
+                } else {
+                    array_over_derived(self, q, "JSON_ARRAYAGG", |e| Func::coalesce([e, Func::cust("JSON_ARRAY").into()]).into())
+                }
             }
             fn json_path(&self, e: Expr, path: &[JsonStep], compare: bool) -> Expr {
                 let _ = compare;

@@ -5,7 +5,10 @@ use sea_query::{
     Values,
 };
 
-use super::{lit, order_clause, pairs_to_args, BindContext, Dialect, JoinOrder};
+use super::{
+    element_value, lit, order_and_window, order_clause, pairs_to_args, single_by_pairs, ArrayQuery, BindContext, Dialect, Element,
+    JoinOrder, JsonItem,
+};
 use crate::catalog::{Column, ColumnType};
 use crate::error::ApiError;
 use crate::request::{FtsOperator, JsonKey, JsonStep, Operator};
@@ -13,6 +16,16 @@ use crate::value::SqlValue;
 
 /// The alias of the one-row subselect [`PostgresDialect::json_object`] renders.
 const ROW_ALIAS: &str = "_rg_row";
+
+/// The whole row of [`ROW_ALIAS`] (`.*`: a column of the same name cannot shadow it).
+const WHOLE_ROW: &str = "\"_rg_row\".*";
+
+/// Whether `row_to_json` of a derived table gives these keys: column
+/// aliases are cut at 63 bytes, and an empty or repeated key would not survive.
+pub(crate) fn row_keys_ok(items: &[JsonItem]) -> bool {
+    !items.is_empty()
+        && items.iter().enumerate().all(|(n, i)| !i.key.is_empty() && i.key.len() <= 63 && !items[..n].iter().any(|o| o.key == i.key))
+}
 
 /// PostgreSQL 13+.
 #[derive(Debug, Clone, Copy, Default)]
@@ -115,6 +128,58 @@ impl Dialect for PostgresDialect {
         }
         Func::cust("to_json").arg(acc.unwrap_or_else(|| Expr::cust("'{}'::jsonb"))).into()
     }
+    fn row_objects(&self) -> bool {
+        true
+    }
+
+    fn json_single(&self, mut from: SelectStatement, items: Vec<JsonItem>) -> Expr {
+        if !row_keys_ok(&items) {
+            return single_by_pairs(self, from, items);
+        }
+        for i in items {
+            let v = element_value(self, i.expr, i.ty);
+            from.expr_as(v, Alias::new(i.key));
+        }
+        from.limit(1);
+        let mut outer = Query::select();
+        outer.expr(Func::cust("row_to_json").arg(Expr::cust(WHOLE_ROW))).from_subquery(from, Alias::new(ROW_ALIAS));
+        Expr::SubQuery(None, Box::new(outer.into()))
+    }
+
+    fn json_array(&self, q: ArrayQuery) -> Expr {
+        // '[' || string_agg(<element text>, ',') || ']', as compact as the
+        // top level; json_agg would separate elements with ", \n ".
+        let ArrayQuery { mut from, order, limit, offset, element } = q;
+        order_and_window(&mut from, &order, limit, offset);
+        let text: Expr = match element {
+            Element::Object(items) if row_keys_ok(&items) => {
+                for i in items {
+                    let v = element_value(self, i.expr, i.ty);
+                    from.expr_as(v, Alias::new(i.key));
+                }
+                Func::cust("row_to_json").arg(Expr::cust(WHOLE_ROW)).into()
+            }
+            Element::Object(items) => {
+                from.expr_as(self.json_object(super::object_pairs(self, items)), Alias::new("j"));
+                Expr::col((Alias::new(ROW_ALIAS), Alias::new("j")))
+            }
+            Element::Value(i) => {
+                from.expr_as(element_value(self, i.expr, i.ty), Alias::new("v"));
+                // to_json(NULL) is NULL, which string_agg would skip.
+                Func::coalesce([
+                    Func::cust("to_json").arg(Expr::col((Alias::new(ROW_ALIAS), Alias::new("v")))).cast_as("text"),
+                    lit("null"),
+                ])
+                .into()
+            }
+        };
+        let joined = Func::cust("string_agg").args([text.cast_as("text"), lit(",")]);
+        let array = lit("[").binary(BinOper::Custom("||"), joined).binary(BinOper::Custom("||"), lit("]")).cast_as("json");
+        let mut outer = Query::select();
+        outer.expr(Func::coalesce([array, Expr::cust("'[]'::json")])).from_subquery(from, Alias::new(ROW_ALIAS));
+        Expr::SubQuery(None, Box::new(outer.into()))
+    }
+
     fn json_value(&self, e: Expr, ty: ColumnType) -> Expr {
         // PostgreSQL's own JSON rendering is the reference: ISO 8601 dates and
         // times with trailing fraction zeros trimmed, `\x` hex for bytea,

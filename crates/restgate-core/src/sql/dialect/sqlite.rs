@@ -5,7 +5,10 @@ use sea_query::{
     Values,
 };
 
-use super::{json_bool, lit, order_clause, pairs_to_args, sqlite_path, BindContext, Dialect, JoinOrder};
+use super::{
+    array_over_derived, json_bool, lit, order_clause, pairs_to_args, single_by_pairs, sqlite_path, ArrayQuery, BindContext, Dialect,
+    JoinOrder, JsonItem,
+};
 use crate::catalog::{Column, ColumnType};
 use crate::error::ApiError;
 use crate::request::{JsonStep, Operator};
@@ -87,6 +90,20 @@ impl Dialect for SqliteDialect {
             });
         }
         Func::cust("json").arg(joined.unwrap_or_else(|| Expr::cust("'{}'"))).into()
+    }
+
+    fn json_embed(&self, e: Expr) -> Expr {
+        // A subquery's result loses its JSON subtype: re-mark it.
+        Func::cust("json").arg(e).into()
+    }
+
+    fn json_single(&self, from: SelectStatement, items: Vec<JsonItem>) -> Expr {
+        single_by_pairs(self, from, items)
+    }
+
+    fn json_array(&self, q: ArrayQuery) -> Expr {
+        // json_group_array over no rows is already '[]'.
+        array_over_derived(self, q, "json_group_array", |e| e)
     }
 
     fn json_value(&self, e: Expr, ty: ColumnType) -> Expr {
