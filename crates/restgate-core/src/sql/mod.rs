@@ -673,3 +673,6 @@ fn on_conflict(c: &Conflict<'_>, columns: &[&Column]) -> OnConflict {
     }
     oc
 }
+
+#[cfg(test)]
+mod tests;
