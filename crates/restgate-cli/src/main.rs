@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use restgate_core::catalog::ForeignKey;
 
 /// Serve a SQL database as a PostgREST-compatible REST API.
 #[derive(Debug, Parser)]
@@ -57,6 +58,35 @@ struct ServeArgs {
     /// separate with commas). Default: public.
     #[arg(long = "schema", value_name = "NAME", value_delimiter = ',')]
     schemas: Vec<String>,
+
+    /// A relationship the database does not declare, for embedding:
+    /// `table(col[,col…])->other(col[,col…])` (repeat the flag for more).
+    #[arg(long = "foreign-key", value_name = "FK", value_parser = parse_foreign_key)]
+    foreign_keys: Vec<(String, ForeignKey)>,
+}
+
+/// Parses `--foreign-key orders(customer_id)->customers(id)`.
+fn parse_foreign_key(s: &str) -> Result<(String, ForeignKey), String> {
+    const FORM: &str = "expected table(col[,col…])->other(col[,col…])";
+    let side = |part: &str| -> Result<(String, Vec<String>), String> {
+        let part = part.trim();
+        let open = part.find('(').ok_or(FORM)?;
+        let cols = part[open + 1..].strip_suffix(')').ok_or(FORM)?;
+        let table = part[..open].trim();
+        let cols: Vec<String> = cols.split(',').map(|c| c.trim().to_owned()).collect();
+        if table.is_empty() || cols.iter().any(String::is_empty) {
+            return Err(FORM.into());
+        }
+        Ok((table.to_owned(), cols))
+    };
+    let (from, to) = s.split_once("->").ok_or(FORM)?;
+    let (table, cols) = side(from)?;
+    let (other, other_cols) = side(to)?;
+    if cols.len() != other_cols.len() {
+        return Err("both sides must name as many columns".into());
+    }
+    let name = format!("{table}_{}_fkey", cols.join("_"));
+    Ok((table, ForeignKey::new(name, cols, other, other_cols)))
 }
 
 /// Validates `--prefix` and normalises it: a leading `/`, no trailing `/`
@@ -99,6 +129,7 @@ fn main() -> ExitCode {
             prefix: args.prefix,
             max_rows: args.max_rows,
             schemas: args.schemas,
+            foreign_keys: args.foreign_keys,
         })),
     };
     // Do not wait for stray blocking tasks (e.g. SQLite connections closing).
@@ -139,6 +170,18 @@ mod tests {
         assert!(parse_prefix("/:id").is_err());
         assert!(parse_prefix("/a/../b").is_err());
         assert!(parse_prefix("/a?b").is_err());
+    }
+
+    #[test]
+    fn foreign_keys() {
+        let (t, fk) = parse_foreign_key("orders(customer_id)->customers(id)").unwrap();
+        assert_eq!((t.as_str(), fk.name.as_str(), fk.foreign_table.as_str()), ("orders", "orders_customer_id_fkey", "customers"));
+        let (_, fk) = parse_foreign_key(" stock(region, code) -> warehouses(region,code) ").unwrap();
+        assert_eq!(fk.columns, ["region", "code"]);
+        assert_eq!(fk.foreign_columns, ["region", "code"]);
+        for bad in ["orders", "orders(a)", "orders(a)->b", "orders(a,b)->c(d)", "(a)->b(c)", "a()->b(c)"] {
+            assert!(parse_foreign_key(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 use restgate_axum::RestGateExt;
-use restgate_core::catalog::TableKind;
+use restgate_core::catalog::{ForeignKey, TableKind};
 use restgate_core::RestGate;
 use restgate_mysql::MySqlBackend;
 use restgate_postgres::PgBackend;
@@ -32,6 +32,8 @@ pub struct Options {
     pub max_rows: Option<u64>,
     /// The `--schema` list (PostgreSQL only).
     pub schemas: Vec<String>,
+    /// The `--foreign-key` declarations: (table, key).
+    pub foreign_keys: Vec<(String, ForeignKey)>,
 }
 
 /// Why serving failed; each becomes `error: <message>` and exit code 1.
@@ -122,6 +124,9 @@ pub async fn run(opts: Options) -> Result<(), ServeError> {
     };
     if let Some(n) = opts.max_rows {
         builder = builder.max_rows(n);
+    }
+    for (table, fk) in opts.foreign_keys {
+        builder = builder.foreign_key(table, fk);
     }
     // No builder.prefix(): the axum adapter strips the prefix itself and
     // passes it on as a BasePath.

@@ -376,6 +376,25 @@ fn prefix_and_max_rows_and_sigint() {
 }
 
 #[test]
+fn declared_foreign_keys_embed() {
+    let dir = TempDir::new("fk");
+    let db = seeded_db(&dir);
+    let url = format!("sqlite://{}", db.display());
+    let server = Server::start(&["--db", &url, "--foreign-key", "item_names(name)->items(name)"]);
+    let res = get(&server.addr, "/item_names?select=name,items(id)&name=eq.plum");
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(res.json(), serde_json::json!([{"name": "plum", "items": {"id": 3}}]));
+    let res = get(&server.addr, "/items?select=id,item_names(name)&id=eq.1");
+    assert_eq!(res.json(), serde_json::json!([{"id": 1, "item_names": [{"name": "apple"}]}]));
+    assert!(server.stop("TERM").success());
+
+    // A key naming an unknown column stops the start with a clear message.
+    let out = run(&["serve", "--db", &url, "--foreign-key", "item_names(nope)->items(name)"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("no column nope in main.item_names"), "{}", stderr_of(&out));
+}
+
+#[test]
 fn db_from_environment() {
     let dir = TempDir::new("env");
     let db = seeded_db(&dir);
