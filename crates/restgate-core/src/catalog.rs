@@ -432,6 +432,9 @@ pub struct Relationship {
     pub target: usize,
     /// Shape of the embed.
     pub cardinality: Cardinality,
+    /// The origin holds the foreign key (many-to-one, and the holding side
+    /// of a one-to-one).
+    pub forward: bool,
     /// Join pairs (origin column, target column); empty for many-to-many.
     pub columns: Vec<(String, String)>,
     /// Many-to-many: the junction.
@@ -454,21 +457,31 @@ pub struct Junction {
 }
 
 impl Relationship {
-    /// Whether a `!hint` selects this relationship: the constraint name,
-    /// a junction table's name, or a column of the key on either side.
+    /// A foreign key from a table to itself.
+    pub fn is_self(&self) -> bool {
+        self.junction.is_none() && self.origin == self.target
+    }
+
+    /// Whether a `!hint` selects this relationship: the constraint name, a
+    /// junction table's name, or a column of the key on either side. On a
+    /// self-reference both directions join the same columns, so a column
+    /// hint names the far side: `employees!manager_id` asks for the rows
+    /// whose `manager_id` points here (one-to-many), as in PostgREST.
     pub fn matches_hint(&self, hint: &str) -> bool {
         if self.constraint == hint {
             return true;
         }
         match &self.junction {
             Some(j) => j.origin_constraint == hint || j.target_constraint == hint,
+            None if self.is_self() => !self.forward && self.columns.iter().any(|(_, t)| t == hint),
             None => self.columns.iter().any(|(o, t)| o == hint || t == hint),
         }
     }
 
-    /// Whether `hint` names a column of the origin side (a tie-breaker on self-references).
-    pub fn origin_column_is(&self, hint: &str) -> bool {
-        self.junction.is_none() && self.columns.len() == 1 && self.columns[0].0 == hint
+    /// Whether `name` names this key from its holding side: the constraint,
+    /// or its one column (`select=director_id(*)`, `select=manager_id(*)`).
+    pub fn named_by_key(&self, name: &str) -> bool {
+        self.forward && self.junction.is_none() && (self.constraint == name || matches!(self.columns.as_slice(), [(c, _)] if c == name))
     }
 }
 
@@ -540,6 +553,7 @@ mod relationships {
                 origin: *i,
                 target: *j,
                 cardinality: if unique { Cardinality::OneToOne } else { Cardinality::ManyToOne },
+                forward: true,
                 columns: pairs.clone(),
                 junction: None,
             });
@@ -548,6 +562,7 @@ mod relationships {
                 origin: *j,
                 target: *i,
                 cardinality: if unique { Cardinality::OneToOne } else { Cardinality::OneToMany },
+                forward: false,
                 columns: pairs.into_iter().map(|(a, b)| (b, a)).collect(),
                 junction: None,
             });
@@ -569,6 +584,7 @@ mod relationships {
                         origin: a.1,
                         target: b.1,
                         cardinality: Cardinality::ManyToMany,
+                        forward: false,
                         columns: Vec::new(),
                         junction: Some(Junction {
                             table: ji,

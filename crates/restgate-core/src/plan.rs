@@ -708,16 +708,16 @@ impl<'c> Resolver<'c, '_> {
     fn relationship(&self, e: &EmbedItem) -> Result<&'c Relationship, ApiError> {
         let catalog = self.catalog;
         let all = catalog.relationships(self.table);
-        let mut found: Vec<&'c Relationship> = all.iter().filter(|r| catalog.table_at(r.target).name == e.relation).collect();
+        // By the related table's name (a self-reference by name means the
+        // rows pointing here, as in PostgREST); else by a foreign key's
+        // column or constraint name on this table (`director_id(*)`).
+        let mut found: Vec<&'c Relationship> =
+            all.iter().filter(|r| catalog.table_at(r.target).name == e.relation && !(r.is_self() && r.forward)).collect();
+        if found.is_empty() {
+            found = all.iter().filter(|r| r.named_by_key(&e.relation)).collect();
+        }
         if let Some(hint) = &e.hint {
             found.retain(|r| r.matches_hint(hint));
-            if found.len() > 1 {
-                // On a self-reference a column hint names the origin's side.
-                let by_origin: Vec<&'c Relationship> = found.iter().copied().filter(|r| r.origin_column_is(hint)).collect();
-                if by_origin.len() == 1 {
-                    found = by_origin;
-                }
-            }
         }
         match found.as_slice() {
             [one] => Ok(one),
@@ -739,14 +739,7 @@ impl<'c> Resolver<'c, '_> {
                 Err(err)
             }
             many => {
-                let suggestion = |r: &Relationship| {
-                    let shared = many.iter().filter(|o| o.constraint == r.constraint).count() > 1;
-                    match (&r.junction, r.columns.as_slice()) {
-                        (None, [(col, _)]) if shared => format!("'{}!{col}'", e.relation),
-                        _ => format!("'{}!{}'", e.relation, r.constraint),
-                    }
-                };
-                let options: Vec<String> = many.iter().map(|r| suggestion(r)).collect();
+                let options: Vec<String> = many.iter().map(|r| format!("'{}!{}'", e.relation, r.constraint)).collect();
                 Err(ApiError::new(
                     StatusCode::MULTIPLE_CHOICES,
                     "PGRST201",

@@ -198,6 +198,21 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
     BackendError::new(kind, code, e.to_string())
 }
 
+/// Classifies a failure to get a connection from `pool`.
+///
+/// sqlx keeps retrying a refused connection until the acquire timeout,
+/// then reports `PoolTimedOut`, as it does for a pool whose connections
+/// are all busy. A pool that still had room timed out *opening* a
+/// connection: the server is unreachable (503), not busy (504). (Under a
+/// burst, a request can see the pool full of other requests' connection
+/// attempts and get the 504.)
+fn acquire_error(pool: &PgPool, e: sqlx::Error) -> BackendError {
+    if matches!(e, sqlx::Error::PoolTimedOut) && pool.size() < pool.options().get_max_connections() {
+        return BackendError::new(BackendErrorKind::Unavailable, None, "timed out opening a connection to the database");
+    }
+    classify(e)
+}
+
 /// A row holds one JSON object (`json`), or the objects of a whole read
 /// joined with commas (`text`, NULL when there were none). Both arrive as
 /// their UTF-8 text, which is appended as it is.
@@ -258,10 +273,12 @@ impl Backend for PgBackend {
 
     async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
         let Some(count) = &q.count else {
-            return Ok(ReadOutput { rows: fetch_rows(&self.pool, &q.rows).await?, total: None });
+            let mut conn = self.pool.acquire().await.map_err(|e| acquire_error(&self.pool, e))?;
+            return Ok(ReadOutput { rows: fetch_rows(&mut *conn, &q.rows).await?, total: None });
         };
         // One snapshot for the rows and the count.
-        let mut tx = self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(classify)?;
+        let mut tx =
+            self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(|e| acquire_error(&self.pool, e))?;
         let total = match q.count_kind.unwrap_or(CountPref::Exact) {
             CountPref::Exact => fetch_count(&mut *tx, count).await?,
             CountPref::Planned => planned_count(&mut tx, count).await?,
@@ -280,18 +297,19 @@ impl Backend for PgBackend {
     }
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>, BackendError> {
-        let tx = self.pool.begin().await.map_err(classify)?;
+        let tx = self.pool.begin().await.map_err(|e| acquire_error(&self.pool, e))?;
         Ok(Box::new(PgTx { tx }))
     }
 
     async fn write_one(&self, stmt: &Statement, rows: bool) -> Result<(JsonRows, u64), BackendError> {
         // One statement in autocommit is atomic by itself.
+        let mut conn = self.pool.acquire().await.map_err(|e| acquire_error(&self.pool, e))?;
         if rows {
-            let rows = fetch_rows(&self.pool, stmt).await?;
+            let rows = fetch_rows(&mut *conn, stmt).await?;
             let n = rows.len() as u64;
             Ok((rows, n))
         } else {
-            Ok((JsonRows::new(), query(stmt).execute(&self.pool).await.map_err(classify)?.rows_affected()))
+            Ok((JsonRows::new(), query(stmt).execute(&mut *conn).await.map_err(classify)?.rows_affected()))
         }
     }
 }

@@ -1,9 +1,19 @@
-//! Behaviour that is MySQL/MariaDB's own: documented exceptions to the shared suite.
+//! Behaviour that is MySQL/MariaDB's own: documented exceptions to the
+//! shared suite. And the server-side failure paths: an unreachable server
+//! (503), a statement timeout and an exhausted pool (504).
 #![cfg(feature = "mysql")]
 
-use restgate_testkit::mysql::MySqlHarness;
-use restgate_testkit::{run, TestGate};
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use restgate_mysql::MySqlOptions;
+use restgate_testkit::mysql::{MySqlHarness, MySqlTestDatabase};
+use restgate_testkit::proxy::TcpForwarder;
+use restgate_testkit::{run, skip_unreachable, TestGate, TestResponse};
 use serde_json::json;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::{AssertSqlSafe, Connection, Executor};
 
 fn ids(v: &serde_json::Value) -> Vec<i64> {
     v.as_array().unwrap_or_else(|| panic!("not an array: {v}")).iter().map(|r| r["id"].as_i64().unwrap_or(-1)).collect()
@@ -92,4 +102,120 @@ async fn planned_counts_come_from_the_optimizer() {
         assert_eq!(total(&r), 5);
     })
     .await;
+}
+
+/// How long a request that must fail fast may take before the test fails
+/// (instead of hanging): generous, the timeouts under test are a second.
+const BOUND: Duration = Duration::from_secs(30);
+
+async fn within<F: Future>(what: &str, f: F) -> F::Output {
+    tokio::time::timeout(BOUND, f).await.unwrap_or_else(|_| panic!("{what} did not finish in {BOUND:?}"))
+}
+
+/// A view whose read sleeps in the server for a minute (TEMPTABLE: the
+/// sleep runs whichever columns are selected).
+const SLOW_VIEW: &str = "CREATE ALGORITHM=TEMPTABLE VIEW slow AS SELECT 1 AS id, SLEEP(60) AS slept";
+
+/// A 503 with `Retry-After` and PostgREST's body, which names neither the
+/// server nor the driver's error.
+#[track_caller]
+fn assert_unavailable(r: &TestResponse, secrets: &[&str]) {
+    let body = r.assert_error(503, "PGRST000");
+    let retry = r.header("retry-after").unwrap_or_else(|| panic!("no Retry-After on a 503: {:?}", r.headers));
+    assert!(retry.parse::<u32>().is_ok_and(|s| s >= 1), "Retry-After: {retry}");
+    let text = body.to_string().to_lowercase();
+    for secret in secrets.iter().copied().chain(["refused", "timed out", "pool", "os error", "connection reset", "broken pipe"]) {
+        assert!(!text.contains(&secret.to_lowercase()), "the error body leaks {secret:?}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn unreachable_database_is_503_with_retry_after() {
+    let Some(db) = MySqlTestDatabase::create().await else { return skip_unreachable("mysql") };
+    let server = MySqlConnectOptions::from_str(&restgate_testkit::mysql::url()).expect("a MySQL URL");
+    let (user, server_port, name) = (server.get_username().to_owned(), server.get_port().to_string(), db.name().to_owned());
+    let mut proxy = TcpForwarder::start(db.server_addr()).await.expect("start the forwarder");
+    let proxy_port = proxy.port().to_string();
+    let backend = MySqlOptions::new()
+        .pool_size(2)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect(&db.url_via(proxy.port()))
+        .await
+        .expect("connect through the forwarder");
+    let t = db.serve(backend, |b| b).await;
+    assert_eq!(t.get_json("/people?select=id&id=eq.1").await, json!([{"id": 1}]));
+
+    // The server goes away: listener closed, pooled connections cut.
+    proxy.stop().await;
+    let secrets = ["127.0.0.1", "localhost", &proxy_port, &server_port, &user, &name];
+    let r = within("GET", t.get("/people?select=id")).await;
+    assert_unavailable(&r, &secrets);
+    // A read with a count (in a transaction) and a write fail the same way.
+    let r = within("GET count=exact", t.req(http::Method::GET, "/people?select=id").header("prefer", "count=exact").send()).await;
+    assert_unavailable(&r, &secrets);
+    let r = within("POST", t.post("/items", json!({"name": "fig"})).send()).await;
+    assert_unavailable(&r, &secrets);
+
+    // Back again: the same gate reconnects.
+    proxy.restart().await.expect("listen on the same port again");
+    let r = within("GET after the restart", t.get("/people?select=id&id=eq.1")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!([{"id": 1}]));
+}
+
+#[tokio::test]
+async fn statement_timeout_is_504() {
+    let Some(db) = MySqlTestDatabase::create().await else { return skip_unreachable("mysql") };
+    db.execute(SLOW_VIEW).await;
+    let backend = MySqlOptions::new().statement_timeout(Duration::from_secs(1)).connect(&db.url()).await.expect("connect the backend");
+    let t = db.serve(backend, |b| b).await;
+    // MariaDB's 1969 (max_statement_time exceeded), MySQL's 3024 (max_execution_time).
+    within("GET /slow", t.get("/slow")).await.assert_error(504, "PGRST003");
+    let r = within("GET /slow count=exact", t.req(http::Method::GET, "/slow").header("prefer", "count=exact").send()).await;
+    r.assert_error(504, "PGRST003");
+    // The connections are fine afterwards.
+    assert_eq!(t.get_json("/people?select=id&id=eq.1").await, json!([{"id": 1}]));
+}
+
+/// The id of the connection using `db` that sleeps in `SLEEP()`, once there is one.
+async fn sleeping_connection(conn: &mut MySqlConnection, db: &str) -> i64 {
+    loop {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE = 'User sleep'")
+                .bind(db)
+                .fetch_optional(&mut *conn)
+                .await
+                .expect("read the process list");
+        if let Some(id) = id {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn exhausted_pool_is_504() {
+    let Some(db) = MySqlTestDatabase::create().await else { return skip_unreachable("mysql") };
+    db.execute(SLOW_VIEW).await;
+    let name = db.name().to_owned();
+    let backend =
+        MySqlOptions::new().pool_size(1).acquire_timeout(Duration::from_millis(500)).connect(&db.url()).await.expect("connect the backend");
+    let t = db.serve(backend, |b| b).await;
+    let mut watcher = MySqlConnection::connect(&restgate_testkit::mysql::url()).await.expect("connect the watcher");
+    let slow = t.get("/slow");
+    let other = async {
+        // Once the slow read holds the only connection (sleeping in the server)…
+        let id = sleeping_connection(&mut watcher, &name).await;
+        let r = t.get("/people?select=id").await;
+        // … and the other request has given up waiting, the sleep is interrupted.
+        watcher.execute(AssertSqlSafe(format!("KILL QUERY {id}"))).await.expect("interrupt the sleep");
+        r
+    };
+    let (slow, other) = within("the two requests", async { tokio::join!(slow, other) }).await;
+    other.assert_error(504, "PGRST003");
+    // An interrupted statement is 1317.
+    slow.assert_error(504, "PGRST003");
+    // The connection went back to the pool.
+    assert_eq!(t.get_json("/people?select=id&id=eq.1").await, json!([{"id": 1}]));
+    watcher.close().await.expect("close the watcher");
 }

@@ -1,11 +1,21 @@
 //! Behaviour only PostgreSQL has: full-text search, array and range
 //! operators, enums, planner counts. Runs on the fixture's `docs` table,
-//! which only the PostgreSQL fixture defines.
+//! which only the PostgreSQL fixture defines. And the server-side failure
+//! paths: an unreachable server (503), a statement timeout and an
+//! exhausted pool (504).
 #![cfg(feature = "postgres")]
 
-use restgate_testkit::postgres::PgHarness;
-use restgate_testkit::{run, TestGate};
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use restgate_postgres::PgOptions;
+use restgate_testkit::postgres::{PgHarness, PgTestSchema};
+use restgate_testkit::proxy::TcpForwarder;
+use restgate_testkit::{run, skip_unreachable, TestGate, TestResponse};
 use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::Connection;
 
 fn ids(v: &Value) -> Vec<i64> {
     v.as_array().unwrap_or_else(|| panic!("not an array: {v}")).iter().map(|r| r["id"].as_i64().unwrap_or(-1)).collect()
@@ -139,4 +149,130 @@ async fn non_finite_floats_use_postgresql_spellings() {
         assert_eq!(v, json!([{"id": 20, "f_double": "Infinity"}, {"id": 21, "f_double": "-Infinity"}, {"id": 22, "f_double": "NaN"}]));
     })
     .await;
+}
+
+/// How long a request that must fail fast may take before the test fails
+/// (instead of hanging): generous, the timeouts under test are a second.
+const BOUND: Duration = Duration::from_secs(30);
+
+async fn within<F: Future>(what: &str, f: F) -> F::Output {
+    tokio::time::timeout(BOUND, f).await.unwrap_or_else(|_| panic!("{what} did not finish in {BOUND:?}"))
+}
+
+/// A view whose read sleeps in the database for a minute.
+const SLOW_VIEW: &str = "CREATE VIEW slow AS SELECT 1 AS id FROM pg_sleep(60)";
+
+/// A 503 with `Retry-After` and PostgREST's body, which names neither the
+/// server nor the driver's error.
+#[track_caller]
+fn assert_unavailable(r: &TestResponse, secrets: &[&str]) {
+    let body = r.assert_error(503, "PGRST000");
+    let retry = r.header("retry-after").unwrap_or_else(|| panic!("no Retry-After on a 503: {:?}", r.headers));
+    assert!(retry.parse::<u32>().is_ok_and(|s| s >= 1), "Retry-After: {retry}");
+    let text = body.to_string().to_lowercase();
+    for secret in secrets.iter().copied().chain(["refused", "timed out", "pool", "os error", "connection reset", "broken pipe"]) {
+        assert!(!text.contains(&secret.to_lowercase()), "the error body leaks {secret:?}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn unreachable_database_is_503_with_retry_after() {
+    let Some(schema) = PgTestSchema::create().await else { return skip_unreachable("postgresql") };
+    let server = PgConnectOptions::from_str(&restgate_testkit::postgres::url()).expect("a PostgreSQL URL");
+    let (user, server_port, name) = (server.get_username().to_owned(), server.get_port().to_string(), schema.name().to_owned());
+    let mut proxy = TcpForwarder::start(schema.server_addr()).await.expect("start the forwarder");
+    let proxy_port = proxy.port().to_string();
+    let backend = PgOptions::new()
+        .schemas([schema.name()])
+        .pool_size(2)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect(&schema.url_via(proxy.port()))
+        .await
+        .expect("connect through the forwarder");
+    let t = schema.serve(backend, |b| b).await;
+    assert_eq!(t.get_json("/people?select=id&id=eq.1").await, json!([{"id": 1}]));
+
+    // The server goes away: listener closed, pooled connections cut.
+    proxy.stop().await;
+    let secrets = ["127.0.0.1", "localhost", &proxy_port, &server_port, &user, &name];
+    let r = within("GET", t.get("/people?select=id")).await;
+    assert_unavailable(&r, &secrets);
+    // A read with a count (in a transaction) and a write fail the same way.
+    let r = within("GET count=exact", t.req(http::Method::GET, "/people?select=id").header("prefer", "count=exact").send()).await;
+    assert_unavailable(&r, &secrets);
+    let r = within("POST", t.post("/items", json!({"name": "fig"})).send()).await;
+    assert_unavailable(&r, &secrets);
+
+    // Back again: the same gate reconnects.
+    proxy.restart().await.expect("listen on the same port again");
+    let r = within("GET after the restart", t.get("/people?select=id&id=eq.1")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!([{"id": 1}]));
+}
+
+#[tokio::test]
+async fn statement_timeout_is_504() {
+    let Some(schema) = PgTestSchema::create().await else { return skip_unreachable("postgresql") };
+    schema.execute(SLOW_VIEW).await;
+    let backend = PgOptions::new()
+        .schemas([schema.name()])
+        .statement_timeout(Duration::from_secs(1))
+        .connect(&schema.url())
+        .await
+        .expect("connect the backend");
+    let t = schema.serve(backend, |b| b).await;
+    // SQLSTATE 57014 (canceling statement due to statement timeout).
+    within("GET /slow", t.get("/slow")).await.assert_error(504, "PGRST003");
+    let r = within("GET /slow count=exact", t.req(http::Method::GET, "/slow").header("prefer", "count=exact").send()).await;
+    r.assert_error(504, "PGRST003");
+    // The connections are fine afterwards.
+    assert_eq!(t.get_json("/people?select=id&id=eq.1").await, json!([{"id": 1}]));
+}
+
+/// The pid of the connection tagged `app` that sleeps in `pg_sleep`, once there is one.
+async fn sleeping_backend(conn: &mut PgConnection, app: &str) -> i32 {
+    loop {
+        let pid: Option<i32> =
+            sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'PgSleep'")
+                .bind(app)
+                .fetch_optional(&mut *conn)
+                .await
+                .expect("read pg_stat_activity");
+        if let Some(pid) = pid {
+            return pid;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn exhausted_pool_is_504() {
+    let Some(schema) = PgTestSchema::create().await else { return skip_unreachable("postgresql") };
+    schema.execute(SLOW_VIEW).await;
+    let app = schema.name().to_owned();
+    let backend = PgOptions::new()
+        .schemas([schema.name()])
+        .pool_size(1)
+        .acquire_timeout(Duration::from_millis(500))
+        .connect(&schema.url())
+        .await
+        .expect("connect the backend");
+    let t = schema.serve(backend, |b| b).await;
+    let mut watcher = PgConnection::connect(&restgate_testkit::postgres::url()).await.expect("connect the watcher");
+    let slow = t.get("/slow");
+    let other = async {
+        // Once the slow read holds the only connection (sleeping in the database)…
+        let pid = sleeping_backend(&mut watcher, &app).await;
+        let r = t.get("/people?select=id").await;
+        // … and the other request has given up waiting, the sleep is cancelled.
+        sqlx::query("SELECT pg_cancel_backend($1)").bind(pid).execute(&mut watcher).await.expect("cancel the sleep");
+        r
+    };
+    let (slow, other) = within("the two requests", async { tokio::join!(slow, other) }).await;
+    other.assert_error(504, "PGRST003");
+    // A cancelled statement is 57014 too.
+    slow.assert_error(504, "PGRST003");
+    // The connection went back to the pool.
+    assert_eq!(t.get_json("/people?select=id&id=eq.1").await, json!([{"id": 1}]));
+    watcher.close().await.expect("close the watcher");
 }

@@ -27,6 +27,7 @@ pub(crate) fn ids(v: &serde_json::Value) -> Vec<i64> {
 }
 
 pub mod adapter;
+pub mod embed;
 pub mod errors;
 pub mod filters;
 pub mod media;
@@ -83,6 +84,33 @@ macro_rules! conformance_suite {
             errors: [
                 unknown_table_is_404_with_hint, parse_errors_point_at_the_input, invalid_path_is_404,
                 unsupported_method_is_405, unknown_function_is_404, unexposed_schema_is_406, problem_json_format,
+            ],
+            embed: [
+                many_to_one_embed_is_an_object, many_to_one_embed_is_null_when_the_key_is_null, one_to_one_embed_is_an_object_or_null,
+                one_to_one_embed_from_the_side_holding_the_key, one_to_many_embed_is_an_array,
+                one_to_many_embed_without_children_is_an_empty_array, many_to_many_embed_goes_through_the_junction,
+                many_to_many_embed_from_the_other_side, junction_embeds_both_of_its_parents,
+                self_reference_to_the_parent_by_its_key_column, self_reference_by_name_is_the_children,
+                self_reference_nests_in_both_directions, self_reference_hint_on_the_near_column_is_pgrst200, embed_by_key_column_or_constraint_name,
+                composite_foreign_key_many_to_one, composite_foreign_key_one_to_many, aliased_embed_is_keyed_by_its_alias,
+                embeds_nest_three_levels, embeds_nest_through_the_junction_table, star_with_an_embedded_star, empty_embed_adds_no_key,
+                casts_and_aliases_inside_embeds, json_paths_inside_embeds, hints_pick_one_of_two_keys_to_the_same_table,
+                hints_pick_one_of_two_keys_from_the_referenced_side, ambiguous_embed_is_300_with_the_candidates,
+                ambiguous_embed_from_the_referenced_side_is_300, unknown_relationship_is_pgrst200,
+                unknown_column_inside_an_embed_is_42703, table_without_foreign_key_is_not_embeddable,
+                declared_relationship_embeds_both_ways,
+                inner_join_drops_parents_without_a_match, inner_join_with_an_embedded_filter, left_join_is_the_default,
+                is_null_on_an_embed_is_an_anti_join, not_is_null_on_an_embed_is_a_semi_join, top_level_or_checks_embeds_for_null,
+                top_level_or_on_an_embed_not_in_select_is_400, other_operators_on_an_embed_are_pgrst120,
+                embedded_filter_narrows_the_children_only, embedded_to_one_filter_gives_null, embedded_or_filter,
+                embedded_order_and_limit, embedded_offset, nested_embed_parameters_take_the_path,
+                aliased_embed_takes_parameters_by_its_alias, table_name_of_an_aliased_embed_is_pgrst108,
+                order_by_a_to_one_embed_column, order_by_a_to_many_embed_is_pgrst118, order_by_an_embed_not_in_select_is_pgrst108,
+                spread_of_a_to_one_embed_lifts_its_columns, spread_of_a_to_many_embed_gives_correlated_arrays,
+                exact_count_counts_parents_that_survive_an_inner_join, limit_and_range_apply_to_parents_not_children,
+                insert_returns_embeds, bulk_insert_returns_embeds, update_returns_embeds_after_the_change, put_returns_embeds,
+                delete_returns_embeds,
+                write_with_an_invalid_embed_writes_nothing,
             ],
             adapter: [mounted_under_a_prefix_next_to_user_routes],
         }
