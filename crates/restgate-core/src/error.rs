@@ -274,6 +274,11 @@ impl From<BackendError> for ApiError {
             InvalidValue => ApiError::new(StatusCode::BAD_REQUEST, code("22000"), "invalid input value"),
             Serialization => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "40001", "could not serialize access, retry the request")
                 .with_header(http::header::RETRY_AFTER, "1"),
+            // A statement the database cancelled (its statement timeout) keeps
+            // PostgreSQL's code; waiting for a pooled connection is PGRST003.
+            Timeout if e.sqlstate.as_deref() == Some("57014") => {
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "57014", "canceling statement due to statement timeout")
+            }
             Timeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "PGRST003", "Timed out waiting for the database"),
             Unavailable => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "PGRST000", "Database client error. Retrying the connection.")
                 .with_header(http::header::RETRY_AFTER, "1"),

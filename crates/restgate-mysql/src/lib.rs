@@ -190,7 +190,8 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
                 // Invalid regular expressions: MariaDB's PCRE (1139), MySQL's ICU (3685-3699).
                 1139 | 3685..=3699 => (K::InvalidValue, Some("2201B")),
                 1213 | 1205 => (K::Serialization, None),
-                1969 | 3024 | 1317 => (K::Timeout, None),
+                // Statement timeouts and interrupted statements: PostgreSQL's code.
+                1969 | 3024 | 1317 => (K::Timeout, Some("57014")),
                 1036 | 1288 | 1471 | 1792 => (K::ReadOnly, None),
                 1040 | 1053 | 1043 | 1129 | 1130 | 1203 => (K::Unavailable, None),
                 _ if state.starts_with("22") => (K::InvalidValue, None),
