@@ -38,6 +38,7 @@
 //! | `postgres` | no | `restgate-postgres` | `PgBackend` (PostgreSQL 13+) |
 //! | `mysql` | no | `restgate-mysql` | `MySqlBackend` (MariaDB 10.6+, MySQL 8) |
 //! | `axum` | yes | `restgate-axum` | [`axum::RestGateExt`] to mount in a Router |
+//! | `jwt` | yes | `jsonwebtoken` (RustCrypto) | `core::auth::Jwt`, JWT authentication |
 //!
 //! The pipeline itself lives in `restgate-core` ([`core`]), which has no
 //! database or framework dependency.

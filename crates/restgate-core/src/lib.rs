@@ -16,6 +16,7 @@
 //! their own crates (`restgate-sqlite`, …); users normally depend on the
 //! `restgate` facade crate instead of this one.
 
+pub mod auth;
 pub mod backend;
 pub mod catalog;
 pub mod error;
@@ -28,6 +29,7 @@ pub mod service;
 pub mod sql;
 pub mod value;
 
+pub use auth::{AuthError, AuthLayer, Authenticate, Authenticators, Identity};
 pub use backend::{Backend, JsonRows, ReadOutput, ReadQuery, WriteTx};
 pub use catalog::Catalog;
 pub use error::{ApiError, BackendError, BackendErrorKind, ErrorFormat, PostgrestFormat, ProblemJsonFormat};
