@@ -7,13 +7,14 @@
 #   BACKENDS=sqlite bash benches/http.sh
 #   DURATION=30s CONNECTIONS=64 THREADS=2 bash benches/http.sh
 #   SCENARIOS="by_pk filtered" bash benches/http.sh
+#   SCENARIOS=embed BACKENDS="sqlite postgres" DURATION=5s bash benches/http.sh
 #
 # Environment (defaults in brackets):
 #   DURATION     wrk run length per scenario and server [10s]
 #   THREADS      wrk threads [2]
 #   CONNECTIONS  wrk connections [32]
 #   WARMUP       warm-up per server before the first scenario [2s]
-#   SCENARIOS    which scenarios, in order [list_20 by_pk filtered insert]
+#   SCENARIOS    which scenarios, in order [list_20 by_pk filtered insert embed]
 #   BACKENDS     databases to run against [sqlite postgres mysql]
 #   RESTGATE_POSTGRES_URL  the PostgreSQL database (local only) for the
 #                postgres backend [postgres://postgres@127.0.0.1:5432/test];
@@ -38,7 +39,7 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 WARMUP=${WARMUP:-2s}
-SCENARIOS=${SCENARIOS:-"list_20 by_pk filtered insert"}
+SCENARIOS=${SCENARIOS:-"list_20 by_pk filtered insert embed"}
 BACKENDS=${BACKENDS:-"sqlite postgres mysql"}
 PG_URL=${RESTGATE_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 MYSQL_URL=${RESTGATE_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
@@ -139,7 +140,7 @@ cleanup() {
     drop_mysql_dbs
     if [[ -n $RESULTS_DIR ]]; then
         mkdir -p "$RESULTS_DIR"
-        cp "$WORK"/*.txt "$WORK"/*.log "$RESULTS_DIR"/ 2>/dev/null || true
+        cp "$WORK"/*.txt "$WORK"/*.log "$WORK"/*.json "$RESULTS_DIR"/ 2>/dev/null || true
     fi
     rm -rf "$WORK"
 }
@@ -291,6 +292,10 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"name":"Bench item","category":"cat-0042","price":9.99,"in_stock":true}'
 LUA
 
+# The embed scenario: 20 orders by id, each with its customer (an object)
+# and its items by id (an array), each item with its product (an object).
+EMBED_PATH='/orders?select=*,customers(*),order_items(*,products(*))&order=id&order_items.order=id&limit=20'
+
 # scenario NAME → "PATH_AND_QUERY [LUA_SCRIPT]"
 scenario_request() {
     case $1 in
@@ -298,25 +303,68 @@ scenario_request() {
         by_pk) echo "/items?id=eq.1 $WORK/by_pk.lua" ;;
         filtered) echo "/items?category=eq.cat-0042&limit=10" ;;
         insert) echo "/items $WORK/insert.lua" ;;
-        *) die "unknown scenario '$1' (available: list_20 by_pk filtered insert)" ;;
+        embed) echo "$EMBED_PATH" ;;
+        *) die "unknown scenario '$1' (available: list_20 by_pk filtered insert embed)" ;;
     esac
 }
 
-# Same answers from both servers before anything is measured.
+# same_json FILE_A FILE_B → status 0 if both hold the same JSON value (object
+# keys in any order, 7 and 7.0 equal, true and 1 not), 1 if not, 2 if there
+# is no JSON tool.
+same_json() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import json, sys
+from decimal import Decimal
+def canon(v):  # exact numbers; booleans kept apart from 0/1
+    if isinstance(v, bool): return ("bool", v)
+    if isinstance(v, list): return [canon(x) for x in v]
+    if isinstance(v, dict): return {k: canon(x) for k, x in v.items()}
+    return v
+a, b = (canon(json.load(open(f, encoding="utf-8"), parse_float=Decimal, parse_int=Decimal)) for f in sys.argv[1:3])
+sys.exit(0 if a == b else 1)' "$1" "$2"
+    elif command -v jq >/dev/null 2>&1; then
+        # --slurp reads both files into one array; jq's == ignores key order.
+        jq -e --slurp '.[0] == .[1]' "$1" "$2" >/dev/null
+    else
+        return 2
+    fi
+}
+
+# Same answers from both servers before anything is measured: for each GET
+# (the three item reads and the embed), byte-identical bodies, or failing
+# that the same JSON value; a different value stops the script (both bodies
+# are shown, and kept in RESULTS_DIR if set).
 check_equivalence() {
+    local backend=$1
     command -v curl >/dev/null 2>&1 || {
         echo "   (curl missing: skipping the response comparison)"
         return 0
     }
-    local q a b
-    for q in "/items?limit=20" "/items?id=eq.42" "/items?category=eq.cat-0042&limit=10"; do
-        a=$(curl -sf --max-time 5 "$RESTGATE_URL$q") || die "restgate: GET $q failed"
-        b=$(curl -sf --max-time 5 "$BASELINE_URL$q") || die "baseline: GET $q failed"
-        if [[ $a == "$b" ]]; then
-            echo "   GET $q: identical bodies (${#a} bytes)"
-        else
-            echo "   GET $q: bodies DIFFER (restgate ${#a} bytes, baseline ${#b} bytes)" >&2
+    local q a b n=0 rc
+    for q in "/items?limit=20" "/items?id=eq.42" "/items?category=eq.cat-0042&limit=10" "$EMBED_PATH"; do
+        n=$((n + 1))
+        a=$WORK/$backend-body$n-restgate.json
+        b=$WORK/$backend-body$n-baseline.json
+        curl -sfg --max-time 5 -o "$a" "$RESTGATE_URL$q" || die "restgate: GET $q failed"
+        curl -sfg --max-time 5 -o "$b" "$BASELINE_URL$q" || die "baseline: GET $q failed"
+        if cmp -s "$a" "$b"; then
+            echo "   GET $q: identical bodies ($(wc -c <"$a") bytes)"
+            continue
         fi
+        rc=0
+        same_json "$a" "$b" || rc=$?
+        case $rc in
+            0) echo "   GET $q: same JSON, bytes differ (restgate $(wc -c <"$a"), baseline $(wc -c <"$b") bytes)" ;;
+            2) echo "   GET $q: bodies differ bytewise and neither python3 nor jq is there to compare them as JSON" >&2 ;;
+            *)
+                {
+                    echo "   GET $q: bodies DIFFER (restgate $(wc -c <"$a") bytes, baseline $(wc -c <"$b") bytes)"
+                    echo "   restgate: $(head -c 2000 "$a")"
+                    echo "   baseline: $(head -c 2000 "$b")"
+                } >&2
+                die "$backend: restgate and the baseline answer GET $q differently; not timing them"
+                ;;
+        esac
     done
 }
 
@@ -365,7 +413,7 @@ for backend in $BACKENDS; do
         continue
     fi
     echo "== $backend: restgate on $RESTGATE_URL, baseline on $BASELINE_URL"
-    check_equivalence
+    check_equivalence "$backend"
     if (($(seconds "$WARMUP") > 0)); then
         echo "   warming up ($WARMUP each)"
         run_wrk "$WORK/warmup-restgate.txt" "$RESTGATE_URL/items?limit=20" "" "$WARMUP"

@@ -4,7 +4,7 @@
 //!
 //! | binary | what |
 //! |---|---|
-//! | `restgate-bench-seed` | creates and seeds the bench database (table `items`) |
+//! | `restgate-bench-seed` | creates and seeds the bench database (table `items` and the shop tables of the `embed` scenario, see [`Shop`]) |
 //! | `restgate-bench-server` | serves that database through restgate |
 //! | `baseline-server` | the same endpoints written by hand with axum + sqlx |
 //!
@@ -55,20 +55,267 @@ pub fn category_name(i: u64, categories: u64) -> String {
     format!("cat-{:04}", i % categories.max(1))
 }
 
+// --- The shop: customers, products, orders, order_items ----------------------
+
+/// Sizes of the shop tables the `embed` scenario reads (`orders` with its
+/// customer and its items, each with its product).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shop {
+    /// Rows of `customers`.
+    pub customers: u64,
+    /// Rows of `products`.
+    pub products: u64,
+    /// Rows of `orders`; `order_items` gets 1–5 rows per order, 3 on average.
+    pub orders: u64,
+}
+
+impl Default for Shop {
+    /// 1,000 customers, 200 products, 10,000 orders (30,000 order items).
+    fn default() -> Self {
+        Shop { customers: 1_000, products: 200, orders: 10_000 }
+    }
+}
+
+/// The SQL dialect a piece of seeding SQL is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL/MariaDB.
+    MySql,
+}
+
+/// The cities customers live in (`customers.city`).
+const CITIES: [&str; 10] = ["Berlin", "Paris", "Rome", "Madrid", "Lisbon", "Vienna", "Prague", "Warsaw", "Oslo", "Dublin"];
+
+/// The statuses orders go through (`orders.status`).
+const STATUSES: [&str; 5] = ["pending", "paid", "shipped", "delivered", "cancelled"];
+
+/// The customer of order `i` (1-based ids).
+pub fn order_customer(i: u64, customers: u64) -> u64 {
+    1 + (i * 7919) % customers.max(1)
+}
+
+/// How many items order `i` has: 1–5, 3 on average.
+pub fn order_item_count(i: u64) -> u64 {
+    1 + (i * 7) % 5
+}
+
+/// The product of item `k` (0-based) of order `i`: distinct within an order
+/// when there are at least 200 products.
+pub fn order_item_product(i: u64, k: u64, products: u64) -> u64 {
+    1 + (i * 37 + k * 53) % products.max(1)
+}
+
+/// The price of product `i` in cents: 1.00–100.99, some of them whole
+/// (`price` is NUMERIC/DECIMAL(10,2), so 12.00 and 12.50 both occur).
+pub fn product_price_cents(i: u64) -> u64 {
+    let cents = 100 + (i * 7919) % 10_000;
+    // Every 7th product costs a whole amount, every 5th ends in .50.
+    if i.is_multiple_of(7) {
+        cents - cents % 100
+    } else if i.is_multiple_of(5) {
+        cents - cents % 100 + 50
+    } else {
+        cents
+    }
+}
+
+/// The shop tables (`customers`, `products`, `orders`, `order_items`) with
+/// real foreign keys and indexes on the foreign-key columns, in `dialect`.
+/// `qualifier` is prepended to every table name (`"s".` on PostgreSQL,
+/// `` `db`. `` on MySQL; ignored on SQLite, which has one schema).
+pub fn shop_schema_sql(dialect: Dialect, qualifier: &str) -> String {
+    let q = qualifier;
+    match dialect {
+        Dialect::Sqlite => String::from(
+            "CREATE TABLE customers (
+    id     INTEGER PRIMARY KEY,
+    name   TEXT NOT NULL,
+    email  TEXT NOT NULL,
+    city   TEXT NOT NULL
+);
+CREATE TABLE products (
+    id        INTEGER PRIMARY KEY,
+    name      TEXT NOT NULL,
+    price     NUMERIC(10,2) NOT NULL,
+    in_stock  BOOLEAN NOT NULL
+);
+CREATE TABLE orders (
+    id           INTEGER PRIMARY KEY,
+    customer_id  INTEGER NOT NULL REFERENCES customers (id),
+    placed_at    TIMESTAMP NOT NULL,
+    status       TEXT NOT NULL
+);
+CREATE INDEX orders_customer_id ON orders (customer_id);
+CREATE TABLE order_items (
+    id          INTEGER PRIMARY KEY,
+    order_id    INTEGER NOT NULL REFERENCES orders (id),
+    product_id  INTEGER NOT NULL REFERENCES products (id),
+    qty         INTEGER NOT NULL
+);
+CREATE INDEX order_items_order_id ON order_items (order_id);
+CREATE INDEX order_items_product_id ON order_items (product_id);
+",
+        ),
+        Dialect::Postgres => format!(
+            "CREATE TABLE {q}customers (
+    id     bigint PRIMARY KEY,
+    name   text NOT NULL,
+    email  text NOT NULL,
+    city   text NOT NULL
+);
+CREATE TABLE {q}products (
+    id        bigint PRIMARY KEY,
+    name      text NOT NULL,
+    price     numeric(10,2) NOT NULL,
+    in_stock  boolean NOT NULL
+);
+CREATE TABLE {q}orders (
+    id           bigint PRIMARY KEY,
+    customer_id  bigint NOT NULL REFERENCES {q}customers (id),
+    placed_at    timestamp NOT NULL,
+    status       text NOT NULL
+);
+CREATE INDEX orders_customer_id ON {q}orders (customer_id);
+CREATE TABLE {q}order_items (
+    id          bigint PRIMARY KEY,
+    order_id    bigint NOT NULL REFERENCES {q}orders (id),
+    product_id  bigint NOT NULL REFERENCES {q}products (id),
+    qty         integer NOT NULL
+);
+CREATE INDEX order_items_order_id ON {q}order_items (order_id);
+CREATE INDEX order_items_product_id ON {q}order_items (product_id);
+"
+        ),
+        Dialect::MySql => format!(
+            "CREATE TABLE {q}customers (
+    id     BIGINT PRIMARY KEY,
+    name   VARCHAR(100) NOT NULL,
+    email  VARCHAR(100) NOT NULL,
+    city   VARCHAR(40) NOT NULL
+);
+CREATE TABLE {q}products (
+    id        BIGINT PRIMARY KEY,
+    name      VARCHAR(100) NOT NULL,
+    price     DECIMAL(10,2) NOT NULL,
+    in_stock  BOOLEAN NOT NULL
+);
+CREATE TABLE {q}orders (
+    id           BIGINT PRIMARY KEY,
+    customer_id  BIGINT NOT NULL,
+    placed_at    DATETIME NOT NULL,
+    status       VARCHAR(20) NOT NULL,
+    INDEX orders_customer_id (customer_id),
+    CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES {q}customers (id)
+);
+CREATE TABLE {q}order_items (
+    id          BIGINT PRIMARY KEY,
+    order_id    BIGINT NOT NULL,
+    product_id  BIGINT NOT NULL,
+    qty         INT NOT NULL,
+    INDEX order_items_order_id (order_id),
+    INDEX order_items_product_id (product_id),
+    CONSTRAINT order_items_order_fk FOREIGN KEY (order_id) REFERENCES {q}orders (id),
+    CONSTRAINT order_items_product_fk FOREIGN KEY (product_id) REFERENCES {q}products (id)
+);
+"
+        ),
+    }
+}
+
+/// Rows per multi-row INSERT when seeding the shop.
+const SHOP_CHUNK: usize = 1000;
+
+/// Appends `INSERT INTO {table} VALUES (…), (…)` statements for `rows`
+/// (already rendered as SQL tuples) to `out`, [`SHOP_CHUNK`] rows each.
+fn push_inserts(out: &mut Vec<String>, table: &str, columns: &str, rows: &[String]) {
+    for chunk in rows.chunks(SHOP_CHUNK) {
+        out.push(format!("INSERT INTO {table} ({columns}) VALUES {}", chunk.join(", ")));
+    }
+}
+
+/// The INSERT statements that fill the shop tables, parents first, in
+/// `dialect`, with `qualifier` as in [`shop_schema_sql`]. The values are
+/// deterministic and written as literals: every string is generated here
+/// (ASCII letters, digits, `@`, `.` and spaces; no quotes).
+pub fn shop_insert_sql(dialect: Dialect, qualifier: &str, shop: &Shop) -> Vec<String> {
+    let q = if dialect == Dialect::Sqlite { "" } else { qualifier };
+    let mut out = Vec::new();
+    let customers: Vec<String> = (1..=shop.customers)
+        .map(|i| format!("({i}, 'Customer {i:04}', 'customer{i:04}@example.com', '{}')", CITIES[(i % 10) as usize]))
+        .collect();
+    push_inserts(&mut out, &format!("{q}customers"), "id, name, email, city", &customers);
+
+    let products: Vec<String> = (1..=shop.products)
+        .map(|i| {
+            let cents = product_price_cents(i);
+            let price = format!("{}.{:02}", cents / 100, cents % 100);
+            let in_stock = match (dialect, i % 4 != 0) {
+                (Dialect::Sqlite, b) => {
+                    if b {
+                        "1"
+                    } else {
+                        "0"
+                    }
+                }
+                (_, b) => {
+                    if b {
+                        "TRUE"
+                    } else {
+                        "FALSE"
+                    }
+                }
+            };
+            format!("({i}, 'Product {i:03}', {price}, {in_stock})")
+        })
+        .collect();
+    push_inserts(&mut out, &format!("{q}products"), "id, name, price, in_stock", &products);
+
+    // Orders are placed 53 minutes apart from 2024-01-01 on (10,000 orders span a year).
+    let placed_at = |i: u64| match dialect {
+        Dialect::Sqlite => format!("datetime('2024-01-01 00:00:00', '+{} minutes')", i * 53),
+        Dialect::Postgres => format!("timestamp '2024-01-01 00:00:00' + interval '{} minutes'", i * 53),
+        Dialect::MySql => format!("TIMESTAMPADD(MINUTE, {}, '2024-01-01 00:00:00')", i * 53),
+    };
+    let orders: Vec<String> = (1..=shop.orders)
+        .map(|i| {
+            let status = STATUSES[((i * 3) % 5) as usize];
+            format!("({i}, {}, {}, '{status}')", order_customer(i, shop.customers), placed_at(i))
+        })
+        .collect();
+    push_inserts(&mut out, &format!("{q}orders"), "id, customer_id, placed_at, status", &orders);
+
+    let mut items = Vec::new();
+    let mut id = 0;
+    for i in 1..=shop.orders {
+        for k in 0..order_item_count(i) {
+            id += 1;
+            items.push(format!("({id}, {i}, {}, {})", order_item_product(i, k, shop.products), 1 + (i + k) % 4));
+        }
+    }
+    push_inserts(&mut out, &format!("{q}order_items"), "id, order_id, product_id, qty", &items);
+    out
+}
+
 /// The sqlx URL of a database file.
 pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
 /// Creates the database at `path` (which must not exist yet) and inserts
-/// `rows` items spread over `categories` categories, in one transaction.
-/// The file is left in SQLite's default rollback-journal mode, self-contained.
-pub async fn seed(path: &Path, rows: u64, categories: u64) -> Result<(), BoxError> {
+/// `rows` items spread over `categories` categories and the `shop` tables
+/// ([`shop_schema_sql`]), in one transaction. The file is left in SQLite's
+/// default rollback-journal mode, self-contained.
+pub async fn seed(path: &Path, rows: u64, categories: u64, shop: &Shop) -> Result<(), BoxError> {
     if path.exists() {
         return Err(format!("{} already exists: seed a fresh path", path.display()).into());
     }
     let mut conn = SqliteConnectOptions::new().filename(path).create_if_missing(true).connect().await?;
     conn.execute(SCHEMA).await?;
+    sqlx::raw_sql(AssertSqlSafe(shop_schema_sql(Dialect::Sqlite, ""))).execute(&mut conn).await?;
     conn.execute("BEGIN").await?;
     // One statement generates every row; the values are deterministic.
     sqlx::query(
@@ -86,6 +333,9 @@ pub async fn seed(path: &Path, rows: u64, categories: u64) -> Result<(), BoxErro
     .bind(categories.max(1) as i64)
     .execute(&mut conn)
     .await?;
+    for insert in shop_insert_sql(Dialect::Sqlite, "", shop) {
+        sqlx::raw_sql(AssertSqlSafe(insert)).execute(&mut conn).await?;
+    }
     conn.execute("COMMIT").await?;
     conn.execute("ANALYZE").await?;
     // Closed explicitly so the file is complete (and copyable) when this returns;
@@ -154,11 +404,13 @@ pub async fn pg_connect(url: &str) -> Result<PgConnection, sqlx::Error> {
 }
 
 /// Creates schema `schema` afresh in the PostgreSQL database `conn` is
-/// connected to (dropping it first if it exists) and seeds `items` with the
-/// same rows as [`seed`], then runs ANALYZE.
-pub async fn seed_postgres(conn: &mut PgConnection, schema: &str, rows: u64, categories: u64) -> Result<(), BoxError> {
+/// connected to (dropping it first if it exists) and seeds `items` and the
+/// shop tables with the same rows as [`seed`], then runs ANALYZE.
+pub async fn seed_postgres(conn: &mut PgConnection, schema: &str, rows: u64, categories: u64, shop: &Shop) -> Result<(), BoxError> {
     check_schema_name(schema)?;
+    let qualifier = format!(r#""{schema}"."#);
     sqlx::raw_sql(AssertSqlSafe(pg_schema_sql(schema))).execute(&mut *conn).await?;
+    sqlx::raw_sql(AssertSqlSafe(shop_schema_sql(Dialect::Postgres, &qualifier))).execute(&mut *conn).await?;
     // Zero-padding that never truncates, like SQLite's printf('%05d').
     let insert = format!(
         r#"INSERT INTO "{schema}".items (id, name, category, price, in_stock, created_at)
@@ -175,8 +427,13 @@ pub async fn seed_postgres(conn: &mut PgConnection, schema: &str, rows: u64, cat
     // The rows carry explicit ids: move the identity past them so inserts work.
     let setval = format!(r#"SELECT setval(pg_get_serial_sequence('"{schema}".items', 'id'), greatest(max(id), 1)) FROM "{schema}".items"#);
     sqlx::query(AssertSqlSafe(setval)).execute(&mut *tx).await?;
+    for insert in shop_insert_sql(Dialect::Postgres, &qualifier, shop) {
+        sqlx::raw_sql(AssertSqlSafe(insert)).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
-    sqlx::raw_sql(AssertSqlSafe(format!(r#"ANALYZE "{schema}".items"#))).execute(&mut *conn).await?;
+    let analyze =
+        format!(r#"ANALYZE "{schema}".items, "{schema}".customers, "{schema}".products, "{schema}".orders, "{schema}".order_items"#);
+    sqlx::raw_sql(AssertSqlSafe(analyze)).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -272,10 +529,13 @@ const MYSQL_SEED_CHUNK: u64 = 1000;
 
 /// Creates database `database` afresh on the server `conn` is connected to
 /// (dropping it first if it exists, collation `utf8mb4_bin`) and seeds
-/// `items` with the same rows as [`seed`], then runs ANALYZE TABLE.
-pub async fn seed_mysql(conn: &mut MySqlConnection, database: &str, rows: u64, categories: u64) -> Result<(), BoxError> {
+/// `items` and the shop tables with the same rows as [`seed`], then runs
+/// ANALYZE TABLE.
+pub async fn seed_mysql(conn: &mut MySqlConnection, database: &str, rows: u64, categories: u64, shop: &Shop) -> Result<(), BoxError> {
     check_schema_name(database)?;
+    let qualifier = format!("`{database}`.");
     sqlx::raw_sql(AssertSqlSafe(mysql_schema_sql(database))).execute(&mut *conn).await?;
+    sqlx::raw_sql(AssertSqlSafe(shop_schema_sql(Dialect::MySql, &qualifier))).execute(&mut *conn).await?;
     let mut tx = conn.begin().await?;
     let mut first = 1;
     while first <= rows {
@@ -298,8 +558,14 @@ pub async fn seed_mysql(conn: &mut MySqlConnection, database: &str, rows: u64, c
         q.execute(&mut *tx).await?;
         first = last + 1;
     }
+    for insert in shop_insert_sql(Dialect::MySql, &qualifier, shop) {
+        sqlx::raw_sql(AssertSqlSafe(insert)).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
-    sqlx::raw_sql(AssertSqlSafe(format!("ANALYZE TABLE `{database}`.items"))).execute(&mut *conn).await?;
+    let analyze = format!(
+        "ANALYZE TABLE `{database}`.items, `{database}`.customers, `{database}`.products, `{database}`.orders, `{database}`.order_items"
+    );
+    sqlx::raw_sql(AssertSqlSafe(analyze)).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -417,12 +683,49 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("seed.db");
         let _ = std::fs::remove_file(&path);
-        seed(&path, 1000, 100).await.unwrap();
+        seed(&path, 1000, 100, &Shop { customers: 50, products: 200, orders: 100 }).await.unwrap();
         let pool = connect_pool(&path).await.unwrap();
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM items WHERE category = 'cat-0042'").fetch_one(&pool).await.unwrap();
         assert_eq!(n, 10);
+        // The shop: 100 orders with 1-5 items each (3 on average), real foreign keys.
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM order_items").fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 300);
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM pragma_foreign_key_list('order_items')").fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 2);
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM pragma_foreign_key_list('orders')").fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 1);
+        let (customers, placed_at): (i64, String) =
+            sqlx::query_as("SELECT customer_id, placed_at FROM orders WHERE id = 2").fetch_one(&pool).await.unwrap();
+        assert_eq!((customers, placed_at.as_str()), (order_customer(2, 50) as i64, "2024-01-01 01:46:00"));
         pool.close().await;
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn shop_data() {
+        let shop = Shop::default();
+        let items: u64 = (1..=shop.orders).map(order_item_count).sum();
+        assert_eq!(items, 30_000);
+        for i in 1..=shop.orders {
+            let mut products: Vec<u64> = (0..order_item_count(i)).map(|k| order_item_product(i, k, shop.products)).collect();
+            assert!(products.iter().all(|p| (1..=shop.products).contains(p)));
+            products.sort_unstable();
+            products.dedup();
+            assert_eq!(products.len() as u64, order_item_count(i), "order {i} lists a product twice");
+            assert!((1..=shop.customers).contains(&order_customer(i, shop.customers)));
+        }
+        // Prices with two decimals, whole ones and .50s among them.
+        let prices: Vec<u64> = (1..=shop.products).map(product_price_cents).collect();
+        assert!(prices.iter().all(|c| (100..=10_099).contains(c)));
+        assert!(prices.iter().any(|c| c % 100 == 0) && prices.iter().any(|c| c % 100 == 50) && prices.iter().any(|c| c % 10 != 0));
+        // Parents first, one statement per 1,000 rows.
+        let sql = shop_insert_sql(Dialect::Postgres, r#""s"."#, &shop);
+        assert_eq!(sql.len(), 1 + 1 + 10 + 30);
+        assert!(sql[0].starts_with(
+            r#"INSERT INTO "s".customers (id, name, email, city) VALUES (1, 'Customer 0001', 'customer0001@example.com', 'Paris')"#
+        ));
+        assert!(sql[2].contains("timestamp '2024-01-01 00:00:00' + interval '53 minutes'"));
+        assert!(shop_schema_sql(Dialect::MySql, "`d`.").contains("FOREIGN KEY (product_id) REFERENCES `d`.products (id)"));
     }
 
     /// Seeds a small PostgreSQL schema when `RESTGATE_POSTGRES_URL` (or the
@@ -438,7 +741,7 @@ mod tests {
             }
         };
         let schema = format!("rg_bench_test_{}", std::process::id());
-        seed_postgres(&mut conn, &schema, 1000, 100).await.unwrap();
+        seed_postgres(&mut conn, &schema, 1000, 100, &Shop { customers: 50, products: 200, orders: 100 }).await.unwrap();
         let pool = connect_pg_pool(&url, &schema).await.unwrap();
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM items WHERE category = 'cat-0042'").fetch_one(&pool).await.unwrap();
         assert_eq!(n, 10);
@@ -469,7 +772,7 @@ mod tests {
         };
         let (server, _) = split_mysql_url(&url).unwrap();
         let database = format!("rg_bench_test_{}", std::process::id());
-        seed_mysql(&mut conn, &database, 1500, 100).await.unwrap();
+        seed_mysql(&mut conn, &database, 1500, 100, &Shop { customers: 50, products: 200, orders: 100 }).await.unwrap();
         let pool = connect_mysql_pool(&format!("{}/{database}", server.split('?').next().unwrap())).await.unwrap();
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM items WHERE category = 'cat-0042'").fetch_one(&pool).await.unwrap();
         assert_eq!(n, 15);

@@ -11,7 +11,11 @@
 //! | `GET /items?id=eq.42` | `[{…}]`, the row with that primary key |
 //! | `GET /items?category=eq.cat-0042&limit=10` | the rows of that category |
 //! | `POST /items` with a JSON object | inserts it: 201, empty body |
+//! | `GET /orders?select=*,customers(*),order_items(*,products(*))&order=id&order_items.order=id&limit=20` | the first 20 orders by id, each with its customer (an object) and its items by id (an array), each item with its product (an object) |
 //!
+//! The embed is one statement — the limited orders joined to their
+//! customer, items and products, ordered by order and item — whose flat rows
+//! are grouped into nested structs in Rust and serialized with serde.
 //! ```sh
 //! baseline-server --db /tmp/bench.db --listen 127.0.0.1:0
 //! baseline-server --db postgres://postgres@127.0.0.1:5432/test --schema rg_bench_b --listen 127.0.0.1:0
@@ -100,6 +104,162 @@ fn json_float8<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(*v)
     }
 }
+
+/// The `select` of the embed request, the only one the baseline serves on `/orders`.
+const EMBED_SELECT: &str = "*,customers(*),order_items(*,products(*))";
+
+/// The query string of the embed request, PostgREST style: `select` must
+/// be [`EMBED_SELECT`], and both orders must be by `id`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrdersQuery {
+    select: Option<String>,
+    order: Option<String>,
+    #[serde(rename = "order_items.order")]
+    items_order: Option<String>,
+    limit: Option<i64>,
+}
+
+impl OrdersQuery {
+    /// The limit, after checking that this is the request the baseline serves.
+    fn limit(&self) -> Result<Option<i64>, AppError> {
+        if self.select.as_deref() != Some(EMBED_SELECT) || self.order.as_deref() != Some("id") || self.items_order.as_deref() != Some("id")
+        {
+            return Err(AppError(
+                StatusCode::BAD_REQUEST,
+                format!("only select={EMBED_SELECT}&order=id&order_items.order=id[&limit=N] is supported"),
+            ));
+        }
+        if self.limit.is_some_and(|l| l < 0) {
+            return Err(AppError(StatusCode::BAD_REQUEST, "limit must be >= 0".into()));
+        }
+        Ok(self.limit)
+    }
+}
+
+/// One row of the embed join: an order, its customer, and one of its items
+/// with that item's product (the item and product columns are NULL for an
+/// order without items). Same struct on every database: ids are BIGINT, `qty`
+/// INT, the price is selected as a double and `placed_at` as text.
+#[derive(Debug, sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    customer_id: i64,
+    placed_at: String,
+    status: String,
+    c_id: i64,
+    c_name: String,
+    c_email: String,
+    c_city: String,
+    oi_id: Option<i64>,
+    oi_order_id: Option<i64>,
+    oi_product_id: Option<i64>,
+    oi_qty: Option<i32>,
+    p_id: Option<i64>,
+    p_name: Option<String>,
+    p_price: Option<f64>,
+    p_in_stock: Option<bool>,
+}
+
+/// An order with its customer and items, as returned (keys in column order,
+/// then the embeds in `select` order, as restgate writes them).
+#[derive(Debug, Serialize)]
+struct Order {
+    id: i64,
+    customer_id: i64,
+    placed_at: String,
+    status: String,
+    customers: Customer,
+    order_items: Vec<OrderItem>,
+}
+
+/// A customer, embedded in its order.
+#[derive(Debug, Serialize)]
+struct Customer {
+    id: i64,
+    name: String,
+    email: String,
+    city: String,
+}
+
+/// An order item, embedded in its order, with its product.
+#[derive(Debug, Serialize)]
+struct OrderItem {
+    id: i64,
+    order_id: i64,
+    product_id: i64,
+    qty: i32,
+    /// `null` if the product is missing (cannot happen: the key is NOT NULL
+    /// and a foreign key), as restgate renders a missing to-one embed.
+    products: Option<Product>,
+}
+
+/// A product, embedded in an order item. The NUMERIC(10,2) price is written
+/// as restgate writes it: trailing zeros trimmed (`7`, `40.5`, `10.22`).
+#[derive(Debug, Serialize)]
+struct Product {
+    id: i64,
+    name: String,
+    #[serde(serialize_with = "json_float8")]
+    price: f64,
+    in_stock: bool,
+}
+
+/// Groups the join's rows (ordered by order id, then item id) into orders.
+fn nest_orders(rows: Vec<OrderRow>) -> Vec<Order> {
+    let mut orders: Vec<Order> = Vec::new();
+    for r in rows {
+        if orders.last().is_none_or(|o| o.id != r.id) {
+            orders.push(Order {
+                id: r.id,
+                customer_id: r.customer_id,
+                placed_at: r.placed_at,
+                status: r.status,
+                customers: Customer { id: r.c_id, name: r.c_name, email: r.c_email, city: r.c_city },
+                order_items: Vec::new(),
+            });
+        }
+        if let (Some(id), Some(order_id), Some(product_id), Some(qty)) = (r.oi_id, r.oi_order_id, r.oi_product_id, r.oi_qty) {
+            let products = match (r.p_id, r.p_name, r.p_price, r.p_in_stock) {
+                (Some(id), Some(name), Some(price), Some(in_stock)) => Some(Product { id, name, price, in_stock }),
+                _ => None,
+            };
+            if let Some(order) = orders.last_mut() {
+                order.order_items.push(OrderItem { id, order_id, product_id, qty, products });
+            }
+        }
+    }
+    orders
+}
+
+/// The embed join's select list and FROM clause, with the dialect's
+/// `placed_at` text, price-as-double and limit placeholder spliced in.
+macro_rules! embed_sql {
+    ($placed_at:literal, $price:literal, $limit:literal) => {
+        concat!(
+            "SELECT o.id, o.customer_id, ",
+            $placed_at,
+            " AS placed_at, o.status, ",
+            "c.id AS c_id, c.name AS c_name, c.email AS c_email, c.city AS c_city, ",
+            "oi.id AS oi_id, oi.order_id AS oi_order_id, oi.product_id AS oi_product_id, oi.qty AS oi_qty, ",
+            "p.id AS p_id, p.name AS p_name, ",
+            $price,
+            " AS p_price, p.in_stock AS p_in_stock ",
+            "FROM (SELECT * FROM orders ORDER BY id LIMIT ",
+            $limit,
+            ") AS o ",
+            "JOIN customers c ON c.id = o.customer_id ",
+            "LEFT JOIN order_items oi ON oi.order_id = o.id ",
+            "LEFT JOIN products p ON p.id = oi.product_id ",
+            "ORDER BY o.id, oi.id"
+        )
+    };
+}
+
+/// The embed statement per database.
+const EMBED: &str = embed_sql!("replace(o.placed_at, ' ', 'T')", "CAST(p.price AS REAL)", "?");
+const PG_EMBED: &str = embed_sql!("replace(o.placed_at::text, ' ', 'T')", "p.price::float8", "$1");
+const MY_EMBED: &str = embed_sql!("DATE_FORMAT(o.placed_at, '%Y-%m-%dT%H:%i:%s')", "CAST(p.price AS DOUBLE)", "?");
 
 /// The body of `POST /items` (`created_at` is the column's default).
 #[derive(Debug, Deserialize)]
@@ -248,6 +408,24 @@ async fn my_create_item(State(pool): State<MySqlPool>, Json(item): Json<NewItem>
     Ok(StatusCode::CREATED)
 }
 
+async fn list_orders(State(pool): State<SqlitePool>, Query(q): Query<OrdersQuery>) -> Result<Json<Vec<Order>>, AppError> {
+    let limit = q.limit()?.unwrap_or(-1);
+    let rows = sqlx::query_as::<_, OrderRow>(EMBED).bind(limit).fetch_all(&pool).await?;
+    Ok(Json(nest_orders(rows)))
+}
+
+async fn pg_list_orders(State(pool): State<PgPool>, Query(q): Query<OrdersQuery>) -> Result<Json<Vec<Order>>, AppError> {
+    let limit = q.limit()?;
+    let rows = sqlx::query_as::<_, OrderRow>(PG_EMBED).bind(limit).fetch_all(&pool).await?;
+    Ok(Json(nest_orders(rows)))
+}
+
+async fn my_list_orders(State(pool): State<MySqlPool>, Query(q): Query<OrdersQuery>) -> Result<Json<Vec<Order>>, AppError> {
+    let limit = q.limit()?.map_or(u64::MAX, |l| l as u64);
+    let rows = sqlx::query_as::<_, OrderRow>(MY_EMBED).bind(limit).fetch_all(&pool).await?;
+    Ok(Json(nest_orders(rows)))
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
@@ -258,20 +436,26 @@ async fn main() -> Result<(), BoxError> {
         restgate_bench::split_mysql_url(&args.db)?;
         let listener = restgate_bench::bind_loopback(&args.listen).await?;
         let pool = restgate_bench::connect_mysql_pool(&args.db).await?;
-        (listener, Router::new().route("/items", get(my_list_items).post(my_create_item)).with_state(pool))
+        (
+            listener,
+            Router::new().route("/items", get(my_list_items).post(my_create_item)).route("/orders", get(my_list_orders)).with_state(pool),
+        )
     } else if restgate_bench::is_postgres_url(&args.db) {
         let schema = args.schema.ok_or("--schema NAME is required with a postgres:// --db")?;
         restgate_bench::check_schema_name(&schema)?;
         let listener = restgate_bench::bind_loopback(&args.listen).await?;
         let pool = restgate_bench::connect_pg_pool(&args.db, &schema).await?;
-        (listener, Router::new().route("/items", get(pg_list_items).post(pg_create_item)).with_state(pool))
+        (
+            listener,
+            Router::new().route("/items", get(pg_list_items).post(pg_create_item)).route("/orders", get(pg_list_orders)).with_state(pool),
+        )
     } else {
         if args.schema.is_some() {
             return Err("--schema only applies to a postgres:// --db".into());
         }
         let listener = restgate_bench::bind_loopback(&args.listen).await?;
         let pool = restgate_bench::connect_pool(Path::new(&args.db)).await?;
-        (listener, Router::new().route("/items", get(list_items).post(create_item)).with_state(pool))
+        (listener, Router::new().route("/items", get(list_items).post(create_item)).route("/orders", get(list_orders)).with_state(pool))
     };
     restgate_bench::serve("baseline", listener, app).await
 }

@@ -1,9 +1,13 @@
 //! Creates and seeds the bench database: table `items` (id, name, category,
-//! price, in_stock, created_at) with an index on `category`.
+//! price, in_stock, created_at) with an index on `category`, and the shop
+//! tables of the `embed` scenario — `customers`, `products`, `orders`
+//! (→ customers) and `order_items` (→ orders, → products), with foreign keys
+//! and indexes on the foreign-key columns.
 //!
 //! ```sh
 //! restgate-bench-seed --db /tmp/bench.db            # 10,000 rows, 1,000 categories (~10 rows each)
 //! restgate-bench-seed --db /tmp/bench.db --rows 100000 --categories 5000
+//! restgate-bench-seed --db /tmp/bench.db --orders 100000 --customers 10000   # a bigger shop
 //! restgate-bench-seed --db postgres://postgres@127.0.0.1:5432/test --schema rg_bench_a   # (re)creates the schema
 //! restgate-bench-seed --db postgres://postgres@127.0.0.1:5432/test --schema rg_bench_a --drop
 //! restgate-bench-seed --db mysql://root@127.0.0.1:3306/rg_bench_a          # (re)creates the database
@@ -18,7 +22,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use restgate_bench::BoxError;
+use restgate_bench::{BoxError, Shop};
 
 /// Exit status when PostgreSQL or MySQL is unreachable.
 const UNREACHABLE: u8 = 3;
@@ -44,6 +48,21 @@ struct Args {
     /// Number of distinct categories (rows are spread evenly over them).
     #[arg(long, default_value_t = 1_000)]
     categories: u64,
+    /// Number of customers (shop tables).
+    #[arg(long, default_value_t = 1_000)]
+    customers: u64,
+    /// Number of products (shop tables).
+    #[arg(long, default_value_t = 200)]
+    products: u64,
+    /// Number of orders (shop tables); each has 1-5 items, 3 on average.
+    #[arg(long, default_value_t = 10_000)]
+    orders: u64,
+}
+
+impl Args {
+    fn shop(&self) -> Shop {
+        Shop { customers: self.customers.max(1), products: self.products.max(1), orders: self.orders }
+    }
 }
 
 async fn run(args: Args) -> Result<ExitCode, BoxError> {
@@ -54,11 +73,12 @@ async fn run(args: Args) -> Result<ExitCode, BoxError> {
         if args.schema.is_some() || args.drop {
             return Err("--schema and --drop only apply to a postgres:// or mysql:// --db".into());
         }
-        restgate_bench::seed(Path::new(&args.db), args.rows, args.categories).await?;
-        println!("seeded {} with {} items in {} categories", args.db, args.rows, args.categories);
+        let shop = args.shop();
+        restgate_bench::seed(Path::new(&args.db), args.rows, args.categories, &shop).await?;
+        println!("seeded {} with {} items in {} categories and {}", args.db, args.rows, args.categories, describe(&shop));
         return Ok(ExitCode::SUCCESS);
     }
-    let schema = args.schema.ok_or("--schema NAME is required with a postgres:// --db")?;
+    let schema = args.schema.clone().ok_or("--schema NAME is required with a postgres:// --db")?;
     restgate_bench::check_schema_name(&schema)?;
     let mut conn = match restgate_bench::pg_connect(&args.db).await {
         Ok(c) => c,
@@ -71,8 +91,9 @@ async fn run(args: Args) -> Result<ExitCode, BoxError> {
         restgate_bench::drop_postgres_schema(&mut conn, &schema).await?;
         println!("dropped schema {schema}");
     } else {
-        restgate_bench::seed_postgres(&mut conn, &schema, args.rows, args.categories).await?;
-        println!("seeded schema {schema} with {} items in {} categories", args.rows, args.categories);
+        let shop = args.shop();
+        restgate_bench::seed_postgres(&mut conn, &schema, args.rows, args.categories, &shop).await?;
+        println!("seeded schema {schema} with {} items in {} categories and {}", args.rows, args.categories, describe(&shop));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -93,10 +114,17 @@ async fn run_mysql(args: Args) -> Result<ExitCode, BoxError> {
         restgate_bench::drop_mysql_database(&mut conn, &database).await?;
         println!("dropped database {database}");
     } else {
-        restgate_bench::seed_mysql(&mut conn, &database, args.rows, args.categories).await?;
-        println!("seeded database {database} with {} items in {} categories", args.rows, args.categories);
+        let shop = args.shop();
+        restgate_bench::seed_mysql(&mut conn, &database, args.rows, args.categories, &shop).await?;
+        println!("seeded database {database} with {} items in {} categories and {}", args.rows, args.categories, describe(&shop));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "1000 customers, 200 products, 10000 orders (30000 order items)".
+fn describe(shop: &Shop) -> String {
+    let items: u64 = (1..=shop.orders).map(restgate_bench::order_item_count).sum();
+    format!("{} customers, {} products, {} orders ({items} order items)", shop.customers, shop.products, shop.orders)
 }
 
 #[tokio::main(flavor = "current_thread")]

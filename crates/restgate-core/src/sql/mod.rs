@@ -39,7 +39,7 @@ mod dialect;
 
 use std::fmt::Write as _;
 
-use sea_query::{Alias, Condition, Expr, ExprTrait, Func, Keyword, NullOrdering, OnConflict, Order, Query, SelectStatement, Values};
+use sea_query::{Alias, Condition, Expr, ExprTrait, Func, Keyword, OnConflict, Query, SelectStatement, Values};
 
 use dialect::{element_value, object_pairs, row_keys_ok};
 pub use dialect::{
@@ -185,7 +185,10 @@ fn field_value(d: &dyn Dialect, scope: Scope, f: &OutputField<'_>) -> Expr {
 
 /// The sort keys of `order` in `scope`.
 fn sort_exprs(d: &dyn Dialect, scope: Scope, order: &[OrderBy<'_>]) -> Result<Vec<SortExpr>, ApiError> {
-    order.iter().map(|o| Ok(SortExpr { expr: sort_key(d, scope, o)?, desc: o.desc, nulls_first: o.nulls_first })).collect()
+    order
+        .iter()
+        .map(|o| Ok(SortExpr { expr: sort_key(d, scope, o)?, desc: o.desc, nulls_first: o.nulls_first, nullable: nullable(o) }))
+        .collect()
 }
 
 /// What one ORDER BY term sorts by: a column, or a to-one embed's column.
@@ -227,7 +230,7 @@ fn embed_items(d: &dyn Dialect, parent: Scope, e: &Embed<'_>, out: &mut Vec<Json
             // Spread arrays are built one per key: a total order keeps them in step.
             for k in &e.related.table.primary_key {
                 if let Some(c) = e.related.table.column(k) {
-                    order.push(SortExpr { expr: column_in(child, c), desc: false, nulls_first: false });
+                    order.push(SortExpr { expr: column_in(child, c), desc: false, nulls_first: false, nullable: c.nullable });
                 }
             }
         }
@@ -237,11 +240,7 @@ fn embed_items(d: &dyn Dialect, parent: Scope, e: &Embed<'_>, out: &mut Vec<Json
         (false, false) => {
             let mut from = related_from(d, parent, &e.related)?;
             for o in sort_exprs(d, child, &e.shape.order)? {
-                from.order_by_expr_with_nulls(
-                    o.expr,
-                    if o.desc { Order::Desc } else { Order::Asc },
-                    if o.nulls_first { NullOrdering::First } else { NullOrdering::Last },
-                );
+                o.apply(&mut from);
             }
             out.push(JsonItem { key: e.key.clone(), expr: d.json_single(from, children), ty: None });
         }
@@ -352,14 +351,16 @@ fn test(d: &dyn Dialect, e: Expr, target: Option<&Column>, t: &Test) -> Result<E
 }
 
 fn order_by(d: &dyn Dialect, scope: Scope, s: &mut SelectStatement, order: &[OrderBy<'_>]) -> Result<(), ApiError> {
-    for o in order {
-        s.order_by_expr_with_nulls(
-            sort_key(d, scope, o)?,
-            if o.desc { Order::Desc } else { Order::Asc },
-            if o.nulls_first { NullOrdering::First } else { NullOrdering::Last },
-        );
+    for o in sort_exprs(d, scope, order)? {
+        o.apply(s);
     }
     Ok(())
+}
+
+/// Whether a sort key can be NULL: a nullable column, any JSON path, or a
+/// to-one embed's column (no related row is NULL).
+fn nullable(o: &OrderBy<'_>) -> bool {
+    o.source.column.nullable || !o.source.json_path.is_empty() || o.via.is_some()
 }
 
 /// `SELECT <one JSON object per row> FROM table WHERE … ORDER BY …`. With

@@ -93,6 +93,22 @@ pub struct SortExpr {
     pub desc: bool,
     /// NULLs first.
     pub nulls_first: bool,
+    /// Whether the key can be NULL at all. A NOT NULL key is sorted without
+    /// a NULL placement: MySQL spells one as an `x IS NULL` sort term, which
+    /// keeps an index from serving the order.
+    pub nullable: bool,
+}
+
+impl SortExpr {
+    /// Appends this key to `s`'s ORDER BY.
+    pub fn apply(self, s: &mut SelectStatement) {
+        let order = if self.desc { Order::Desc } else { Order::Asc };
+        if self.nullable {
+            s.order_by_expr_with_nulls(self.expr, order, if self.nulls_first { NullOrdering::First } else { NullOrdering::Last });
+        } else {
+            s.order_by_expr(self.expr, order);
+        }
+    }
 }
 
 /// What each element of an embedded array is.
@@ -136,11 +152,7 @@ pub(crate) fn element_value(d: &dyn Dialect, e: Expr, ty: Option<ColumnType>) ->
 /// Applies an embed's order and window to `s`.
 fn order_and_window(s: &mut SelectStatement, order: &[SortExpr], limit: Option<u64>, offset: u64) {
     for o in order {
-        s.order_by_expr_with_nulls(
-            o.expr.clone(),
-            if o.desc { Order::Desc } else { Order::Asc },
-            if o.nulls_first { NullOrdering::First } else { NullOrdering::Last },
-        );
+        o.clone().apply(s);
     }
     match (limit, offset) {
         (None, 0) => {}

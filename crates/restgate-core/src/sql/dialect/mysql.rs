@@ -160,9 +160,11 @@ fn mariadb_array(d: &dyn Dialect, q: ArrayQuery) -> Expr {
     let mut args = vec![elem];
     for (n, o) in order.iter().enumerate() {
         template.push_str(if n == 0 { " ORDER BY " } else { ", " });
-        template.push_str(if o.nulls_first { "? IS NULL DESC, " } else { "? IS NULL ASC, " });
+        if o.nullable {
+            template.push_str(if o.nulls_first { "? IS NULL DESC, " } else { "? IS NULL ASC, " });
+            args.push(o.expr.clone());
+        }
         template.push_str(if o.desc { "? DESC" } else { "? ASC" });
-        args.push(o.expr.clone());
         args.push(o.expr.clone());
     }
     match (limit, offset) {
