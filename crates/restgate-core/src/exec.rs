@@ -71,7 +71,13 @@ pub async fn write(backend: &dyn Backend, p: &WritePlan<'_>) -> Result<WriteOutc
 async fn write_single(backend: &dyn Backend, p: &WritePlan<'_>) -> Result<Option<WriteOutcome>, ApiError> {
     let d = backend.dialect();
     let merge = matches!(&p.op, WriteOp::Insert { conflict: Some(c), .. } if c.resolution == Resolution::MergeDuplicates);
-    if p.rollback || p.max_affected.is_some() || p.accept.representation == Representation::SingleObject || merge {
+    if p.rollback
+        || p.max_affected.is_some()
+        || p.accept.representation == Representation::SingleObject
+        || merge
+        || p.check.is_some()
+        || p.upsert_guard.is_some()
+    {
         return Ok(None);
     }
     let pk: Vec<&Column> = p.table.primary_key.iter().filter_map(|n| p.table.column(n)).collect();
@@ -112,6 +118,12 @@ async fn write_in(backend: &dyn Backend, tx: &mut dyn WriteTx, p: &WritePlan<'_>
                 let keys: Vec<Vec<SqlValue>> =
                     rows.iter().filter_map(|r| idx.iter().map(|&i| r[i].clone()).collect::<Option<Vec<_>>>()).collect();
                 if !keys.is_empty() {
+                    if let Some(guard) = &p.upsert_guard {
+                        // Rows the caller may not update are not theirs to merge into.
+                        if tx.fetch_count(&sql::violations(d, t, &c.target, &keys, guard)?).await? > 0 {
+                            return Err(denial(p));
+                        }
+                    }
                     out.existing = tx.fetch_count(&sql::existing_keys(d, t, &c.target, &keys)).await?;
                 }
             }
@@ -141,10 +153,13 @@ async fn write_in(backend: &dyn Backend, tx: &mut dyn WriteTx, p: &WritePlan<'_>
                     format!("'{}' has no primary key to read the written rows back by", t.name),
                 ))
             }
-            // Embeds are read back by key: a RETURNING list cannot hold them everywhere.
-            Some(s) if d.returning() && !s.has_embeds() && (s.order.is_empty() || pk.is_empty()) => WriteReturn::Rows(s),
+            // Embeds are read back by key: a RETURNING list cannot hold them
+            // everywhere; a check reads the written rows by key too.
+            Some(s) if d.returning() && !s.has_embeds() && p.check.is_none() && (s.order.is_empty() || pk.is_empty()) => {
+                WriteReturn::Rows(s)
+            }
             Some(_) if !pk.is_empty() => WriteReturn::Keys(&pk),
-            None if want_location && !pk.is_empty() => WriteReturn::Keys(&pk),
+            None if (want_location || p.check.is_some()) && !pk.is_empty() => WriteReturn::Keys(&pk),
             None => WriteReturn::Nothing,
             Some(_) => {
                 return Err(ApiError::not_implemented(
@@ -176,6 +191,7 @@ async fn write_in(backend: &dyn Backend, tx: &mut dyn WriteTx, p: &WritePlan<'_>
             WriteReturn::Rows(_) => out.rows = Some(returned),
             WriteReturn::Keys(cols) => {
                 let keys = parse_keys(cols, &returned)?;
+                check_written(d, tx, p, cols, &keys).await?;
                 if want_location {
                     out.location = returned.iter().next().and_then(|first| location_pairs(cols, first));
                 }
@@ -218,7 +234,7 @@ async fn write_without_returning(
     let t = p.table;
     let stmts = sql::write_statements(d, t, &p.op, &WriteReturn::Nothing)?;
     let upsert = matches!(&p.op, WriteOp::Insert { conflict: Some(_), .. });
-    if shape.is_none() && !want_location && !upsert {
+    if shape.is_none() && !want_location && !upsert && p.check.is_none() {
         for stmt in &stmts {
             out.affected += tx.execute(stmt).await?;
         }
@@ -278,7 +294,7 @@ async fn write_without_returning(
                         }
                         (vec![*c], keys)
                     }
-                    _ if shape.is_none() && !want_location => {
+                    _ if shape.is_none() && !want_location && p.check.is_none() => {
                         for stmt in &stmts {
                             out.affected += tx.execute(stmt).await?;
                         }
@@ -314,6 +330,7 @@ async fn write_without_returning(
             return Ok(());
         }
     };
+    check_written(d, tx, p, &cols, &keys).await?;
     if want_location && !pk.is_empty() {
         if let Some(first) = keys.first() {
             let stmt = sql::key_rows(d, t, pk, None, Some((&cols, std::slice::from_ref(first))), false)?;
@@ -324,6 +341,27 @@ async fn write_without_returning(
         out.rows = Some(tx.fetch_rows(&sql::rows_by_keys(d, t, shape, &cols, &keys)?).await?);
     }
     Ok(())
+}
+
+/// The policy's check on the rows a write touched (by key): any that fails
+/// refuses the write (the caller rolls back).
+async fn check_written(
+    d: &dyn sql::Dialect,
+    tx: &mut dyn WriteTx,
+    p: &WritePlan<'_>,
+    cols: &[&Column],
+    keys: &[Vec<SqlValue>],
+) -> Result<(), ApiError> {
+    if let Some(check) = &p.check {
+        if !keys.is_empty() && tx.fetch_count(&sql::violations(d, p.table, cols, keys, check)?).await? > 0 {
+            return Err(denial(p));
+        }
+    }
+    Ok(())
+}
+
+fn denial(p: &WritePlan<'_>) -> ApiError {
+    p.denial.clone().unwrap_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "42501", "new row violates row-level security policy"))
 }
 
 /// 406 PGRST116 for a singular response over `n` rows.

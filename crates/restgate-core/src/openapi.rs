@@ -6,7 +6,11 @@ use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Map, Value};
 
+use std::sync::Arc;
+
 use crate::catalog::{Catalog, ColumnType, Table};
+use crate::plan::Access;
+use crate::policy::{Rule, Verb};
 use crate::response::Body;
 
 fn schema_of(ty: ColumnType) -> Value {
@@ -25,10 +29,10 @@ fn schema_of(ty: ColumnType) -> Value {
     }
 }
 
-fn table_schema(t: &Table) -> Value {
+fn table_schema(t: &Table, shown: &dyn Fn(&str) -> bool) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
-    for c in &t.columns {
+    for c in t.columns.iter().filter(|c| shown(&c.name)) {
         let mut s = schema_of(c.ty);
         if let Value::Object(m) = &mut s {
             if c.nullable && m.contains_key("type") {
@@ -62,6 +66,12 @@ fn table_schema(t: &Table) -> Value {
 
 /// The OpenAPI document for `catalog` served under `prefix`.
 pub fn document(catalog: &Catalog, prefix: &str) -> Value {
+    document_for(catalog, prefix, None)
+}
+
+/// The OpenAPI document as the caller of `access` sees it: only the tables,
+/// operations and columns their policy lets them use.
+pub fn document_for(catalog: &Catalog, prefix: &str, access: Option<Access<'_>>) -> Value {
     let mut paths = Map::new();
     let mut schemas = Map::new();
     let p = |n: &str| json!({"$ref": format!("#/components/parameters/{n}")});
@@ -69,22 +79,41 @@ pub fn document(catalog: &Catalog, prefix: &str) -> Value {
         if t.schema != catalog.default_schema() {
             continue;
         }
+        let rule = |v: Verb| -> Option<Option<Arc<Rule>>> {
+            match access {
+                None => Some(None),
+                Some(a) => a.policy.rule(a.identity, t, v).map(Some),
+            }
+        };
+        let (read, create, update, delete) = (rule(Verb::Read), rule(Verb::Create), rule(Verb::Update), rule(Verb::Delete));
+        if read.is_none() && create.is_none() && update.is_none() && delete.is_none() {
+            continue;
+        }
+        let shown = |c: &str| {
+            [&read, &create, &update].iter().any(|r| match r {
+                Some(None) => true,
+                Some(Some(rule)) => rule.allows_column(c),
+                None => false,
+            })
+        };
         let reference = json!({"$ref": format!("#/components/schemas/{}", t.name)});
         let rows = json!({"type": "array", "items": reference});
         let ok =
             json!({"description": "OK", "content": {"application/json": {"schema": rows}, "text/csv": {"schema": {"type": "string"}}}});
         let mut item = Map::new();
-        item.insert(
-            "get".into(),
-            json!({
-                "summary": t.description.clone().unwrap_or_else(|| format!("Read rows of {}", t.name)),
-                "tags": [t.name],
-                "parameters": [p("select"), p("order"), p("limit"), p("offset"), p("range"), p("prefer_count")],
-                "responses": {"200": ok, "206": {"description": "Partial Content"}, "416": {"description": "Range Not Satisfiable"}}
-            }),
-        );
+        if read.is_some() {
+            item.insert(
+                "get".into(),
+                json!({
+                    "summary": t.description.clone().unwrap_or_else(|| format!("Read rows of {}", t.name)),
+                    "tags": [t.name],
+                    "parameters": [p("select"), p("order"), p("limit"), p("offset"), p("range"), p("prefer_count")],
+                    "responses": {"200": ok, "206": {"description": "Partial Content"}, "416": {"description": "Range Not Satisfiable"}}
+                }),
+            );
+        }
         let body = json!({"required": true, "content": {"application/json": {"schema": {"oneOf": [reference, rows]}}}});
-        if t.insertable {
+        if t.insertable && create.is_some() {
             item.insert(
                 "post".into(),
                 json!({"summary": format!("Insert rows into {}", t.name), "tags": [t.name],
@@ -92,12 +121,12 @@ pub fn document(catalog: &Catalog, prefix: &str) -> Value {
                 "responses": {"201": {"description": "Created"}, "409": {"description": "Conflict"}}}),
             );
         }
-        if t.updatable {
+        if t.updatable && update.is_some() {
             item.insert("patch".into(), json!({"summary": format!("Update rows of {}", t.name), "tags": [t.name],
                 "parameters": [p("select"), p("prefer_write")], "requestBody": {"required": true, "content": {"application/json": {"schema": reference}}},
                 "responses": {"204": {"description": "No Content"}, "200": ok}}));
         }
-        if t.deletable {
+        if t.deletable && delete.is_some() {
             item.insert(
                 "delete".into(),
                 json!({"summary": format!("Delete rows of {}", t.name), "tags": [t.name],
@@ -105,7 +134,7 @@ pub fn document(catalog: &Catalog, prefix: &str) -> Value {
             );
         }
         paths.insert(format!("/{}", t.name), Value::Object(item));
-        schemas.insert(t.name.clone(), table_schema(t));
+        schemas.insert(t.name.clone(), table_schema(t, &shown));
     }
     let q = |name: &str, d: &str| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": d});
     let hd = |name: &str, d: &str| json!({"name": name, "in": "header", "required": false, "schema": {"type": "string"}, "description": d});
@@ -131,9 +160,10 @@ pub fn document(catalog: &Catalog, prefix: &str) -> Value {
     })
 }
 
-/// The `GET /` response.
-pub fn response(catalog: &Catalog, prefix: &str, head: bool) -> Response<Body> {
-    let body = if head { Bytes::new() } else { Bytes::from(serde_json::to_vec(&document(catalog, prefix)).unwrap_or_default()) };
+/// The `GET /` response, as the caller of `access` sees it.
+pub fn response(catalog: &Catalog, prefix: &str, head: bool, access: Option<Access<'_>>) -> Response<Body> {
+    let body =
+        if head { Bytes::new() } else { Bytes::from(serde_json::to_vec(&document_for(catalog, prefix, access)).unwrap_or_default()) };
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = StatusCode::OK;
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/openapi+json; charset=utf-8"));

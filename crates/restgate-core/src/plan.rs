@@ -26,11 +26,14 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 
 use http::StatusCode;
 
+use crate::auth::Identity;
 use crate::catalog::{Cardinality, Catalog, Column, ColumnType, Relationship, Table, TableKind};
 use crate::error::ApiError;
+use crate::policy::{self, Authorize, RowFilter, Rule, Verb};
 use crate::request::{
     Accept, Action, ApiRequest, CountPref, Direction, EmbedItem, EmbedParam, Field, Filter, FtsOperator, IsValue, JsonStep, LogicNode,
     LogicOp, LogicTree, Missing, Nulls, Operation, Operator, OrderTerm, Payload, Quantifier, Resolution, ReturnPref, Scoped, SelectItem,
@@ -67,7 +70,7 @@ pub enum Plan<'c> {
     /// GET/HEAD on a table or view.
     Read(ReadPlan<'c>),
     /// POST/PATCH/PUT/DELETE.
-    Write(WritePlan<'c>),
+    Write(Box<WritePlan<'c>>),
     /// OPTIONS: the `Allow` header value.
     Options(String),
     /// `GET /`: the API description.
@@ -357,6 +360,14 @@ pub struct WritePlan<'c> {
     pub count: Option<CountPref>,
     /// Prefer: max-affected (with handling=strict).
     pub max_affected: Option<u64>,
+    /// The policy's check: every written row must pass it after the write
+    /// (else 403, rolled back).
+    pub check: Option<Condition<'c>>,
+    /// Upserts: rows an upsert would update must pass this (the update
+    /// rule's row filter) before the write, else 403.
+    pub upsert_guard: Option<Condition<'c>>,
+    /// The answer when the check or the guard fails (401 or 403, 42501).
+    pub denial: Option<ApiError>,
     /// End the transaction with a rollback.
     pub rollback: bool,
     /// Response type.
@@ -365,12 +376,95 @@ pub struct WritePlan<'c> {
     pub applied: Vec<String>,
 }
 
-fn not_found_table(catalog: &Catalog, schema: &str, name: &str) -> ApiError {
+/// The caller a plan is made for, and the policy that governs them.
+#[derive(Clone, Copy)]
+pub struct Access<'a> {
+    /// Who is asking.
+    pub identity: &'a Identity,
+    /// What they may do.
+    pub policy: &'a dyn Authorize,
+}
+
+impl std::fmt::Debug for Access<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access").field("role", &self.identity.role).finish_non_exhaustive()
+    }
+}
+
+impl Access<'_> {
+    fn rule(&self, table: &Table, verb: Verb) -> Option<Arc<Rule>> {
+        self.policy.rule(self.identity, table, verb)
+    }
+
+    fn visible(&self, table: &Table) -> bool {
+        self.policy.visible(self.identity, table)
+    }
+
+    /// 42501, as PostgreSQL's insufficient privilege maps: 401 for the
+    /// anonymous role (with a challenge), 403 otherwise.
+    fn denied(&self, message: String) -> ApiError {
+        if self.identity.anonymous {
+            ApiError::new(StatusCode::UNAUTHORIZED, "42501", message).with_header(http::header::WWW_AUTHENTICATE, "Bearer")
+        } else {
+            ApiError::new(StatusCode::FORBIDDEN, "42501", message)
+        }
+    }
+}
+
+fn not_found_table(catalog: &Catalog, schema: &str, name: &str, access: Option<Access<'_>>) -> ApiError {
     let mut e = ApiError::new(StatusCode::NOT_FOUND, "PGRST205", format!("Could not find the table '{schema}.{name}' in the schema cache"));
-    if let Some(c) = catalog.closest_table(schema, name) {
+    // Hints name only tables the caller can see.
+    let visible = catalog.tables().iter().filter(|t| t.schema == schema && access.is_none_or(|a| a.visible(t))).map(|t| t.name.as_str());
+    if let Some(c) = crate::catalog::closest(name, visible) {
         e = e.with_hint(format!("Perhaps you meant the table '{schema}.{c}'"));
     }
     e
+}
+
+/// `Allow` for a table: its verbs, less those the caller may not use.
+fn allow_for(table: &Table, access: Option<Access<'_>>) -> String {
+    let all = table.allow_header();
+    let Some(a) = access else { return all };
+    let may = |v: Verb| a.rule(table, v).is_some();
+    all.split(',')
+        .filter(|m| match *m {
+            "GET" | "HEAD" => may(Verb::Read),
+            "POST" => may(Verb::Create),
+            "PUT" => may(Verb::Create) && may(Verb::Update),
+            "PATCH" => may(Verb::Update),
+            "DELETE" => may(Verb::Delete),
+            _ => true,
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A rule's row filter as a condition on `table` (hidden columns allowed);
+/// a placeholder the caller has no value for matches no row.
+fn rule_condition<'c>(catalog: &'c Catalog, table: &'c Table, identity: &Identity, f: &RowFilter) -> Result<Condition<'c>, ApiError> {
+    let Some((filters, trees)) = f.bind(identity) else { return Ok(Condition::Or(Vec::new())) };
+    let scopes = Cell::new(0);
+    let seen = RefCell::new(Vec::new());
+    let r = Resolver { catalog, table, params: &[], scopes: &scopes, seen: &seen, path: Vec::new(), access: None, read: None };
+    let mut all = Vec::with_capacity(filters.len() + trees.len());
+    for f in &filters {
+        all.push(r.filter(f, &[])?);
+    }
+    for t in &trees {
+        all.push(r.tree(t, &[])?);
+    }
+    Ok(Condition::And(all))
+}
+
+fn and<'c>(a: Option<Condition<'c>>, b: Option<Condition<'c>>) -> Option<Condition<'c>> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(Condition::And(mut v)), Some(b)) => {
+            v.push(b);
+            Some(Condition::And(v))
+        }
+        (Some(a), Some(b)) => Some(Condition::And(vec![a, b])),
+    }
 }
 
 fn embed_not_in_select(path: &[String]) -> ApiError {
@@ -381,6 +475,12 @@ fn embed_not_in_select(path: &[String]) -> ApiError {
 
 /// Plans a request against a catalog.
 pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> Result<Plan<'c>, ApiError> {
+    plan_for(req, catalog, opts, None)
+}
+
+/// Plans a request for a caller under a policy ([`Access`]); `None` plans
+/// with no policy (everything allowed).
+pub fn plan_for<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions, access: Option<Access<'_>>) -> Result<Plan<'c>, ApiError> {
     let schema = match &req.profile {
         Some(p) if catalog.schemas().iter().any(|s| s == p) => p.as_str(),
         Some(_) => {
@@ -400,15 +500,54 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
         }
         Target::Table(t) => t,
     };
-    let table = catalog.table(schema, name).ok_or_else(|| not_found_table(catalog, schema, name))?;
+    let table = catalog
+        .table(schema, name)
+        .filter(|t| access.is_none_or(|a| a.visible(t)))
+        .ok_or_else(|| not_found_table(catalog, schema, name, access))?;
     if req.action == Action::Options {
-        return Ok(Plan::Options(table.allow_header()));
+        return Ok(Plan::Options(allow_for(table, access)));
     }
+    // The verbs this request needs, and their rules.
+    let merge = req.action == Action::Insert && req.prefer.resolution == Some(Resolution::MergeDuplicates);
+    let verbs: &[Verb] = match req.action {
+        Action::Read { .. } => &[Verb::Read],
+        Action::Insert if merge => &[Verb::Create, Verb::Update],
+        Action::Insert => &[Verb::Create],
+        Action::Update => &[Verb::Update],
+        Action::Delete => &[Verb::Delete],
+        Action::Put => &[Verb::Create, Verb::Update],
+        Action::Options => &[],
+    };
+    let mut rules: Vec<(Verb, Arc<Rule>)> = Vec::new();
+    if let Some(a) = access {
+        for &v in verbs {
+            let rule = a.rule(table, v).ok_or_else(|| a.denied(format!("permission denied for table {}", table.name)))?;
+            rules.push((v, rule));
+        }
+    }
+    let rule_of = |v: Verb| rules.iter().find(|(x, _)| *x == v).map(|(_, r)| Arc::clone(r));
+    // Reading (select, filters, order, the representation) goes by the read rule.
+    let read = access.map(|a| {
+        rule_of(Verb::Read).or_else(|| a.rule(table, Verb::Read)).unwrap_or_else(|| Arc::new(Rule::new().columns(Vec::<String>::new())))
+    });
     let scopes = Cell::new(0);
     let seen = RefCell::new(Vec::new());
-    let resolver = Resolver { catalog, table, params: &req.embed_params, scopes: &scopes, seen: &seen, path: Vec::new() };
+    let resolver =
+        Resolver { catalog, table, params: &req.embed_params, scopes: &scopes, seen: &seen, path: Vec::new(), access, read: read.clone() };
     // The select is resolved for every verb: filters may name its embeds.
-    let (shape, filter) = resolver.level(&req.select, &req.order, &req.filters, &req.logic)?;
+    let (shape, mut filter) = resolver.level(&req.select, &req.order, &req.filters, &req.logic)?;
+    // The verb's row filter narrows what the request sees or touches.
+    let row_verb = match req.action {
+        Action::Read { .. } => Some(Verb::Read),
+        Action::Update => Some(Verb::Update),
+        Action::Delete => Some(Verb::Delete),
+        _ => None,
+    };
+    if let (Some(a), Some(v)) = (access, row_verb) {
+        if let Some(f) = rule_of(v).as_ref().and_then(|r| r.filter.as_ref()) {
+            filter = and(filter, Some(rule_condition(catalog, table, a.identity, f)?));
+        }
+    }
     if let Some(p) = req.embed_params.iter().find(|p| !seen.borrow().contains(&p.path)) {
         return Err(embed_not_in_select(&p.path));
     }
@@ -427,7 +566,11 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
 
     match req.action {
         Action::Read { headers_only } => {
-            let (limit, offset) = read_window(req, opts.max_rows);
+            let cap = match (opts.max_rows, read.as_ref().and_then(|r| r.max_rows)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let (limit, offset) = read_window(req, cap);
             Ok(Plan::Read(ReadPlan { table, shape, filter, limit, offset, count, headers_only, accept: req.accept, applied }))
         }
         Action::Options => Ok(Plan::Options(table.allow_header())),
@@ -450,6 +593,11 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
             }
             let returning = match req.prefer.return_ {
                 Some(ReturnPref::Representation) => {
+                    if let Some(a) = access {
+                        if a.rule(table, Verb::Read).is_none() {
+                            return Err(a.denied(format!("permission denied for table {} (reading the written rows)", table.name)));
+                        }
+                    }
                     applied.insert(0, "return=representation".to_owned());
                     Returning::Representation(shape)
                 }
@@ -468,11 +616,31 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
                 None => Returning::Minimal,
             };
             let op = match req.action {
-                Action::Insert => resolver.insert(req, &mut applied)?,
-                Action::Update => resolver.update(req, filter, &mut applied)?,
+                Action::Insert => resolver.insert(req, &mut applied, &rules)?,
+                Action::Update => resolver.update(req, filter, &mut applied, &rules)?,
                 Action::Delete => WriteOp::Delete { filter },
-                _ => resolver.put(req)?,
+                _ => resolver.put(req, &rules)?,
             };
+            // Checks on the written rows, and the rows an upsert may update.
+            if access.is_some() && table.primary_key.is_empty() && rules.iter().any(|(_, r)| r.check.is_some()) {
+                tracing::error!(table = %table.name, "a policy check on a table without a primary key cannot be enforced");
+                return Err(ApiError::internal());
+            }
+            let mut check = None;
+            let mut upsert_guard = None;
+            if let Some(a) = access {
+                for (v, rule) in &rules {
+                    if let (Verb::Create | Verb::Update, Some(f)) = (v, &rule.check) {
+                        check = and(check, Some(rule_condition(catalog, table, a.identity, f)?));
+                    }
+                }
+                let upsert = matches!(&op, WriteOp::Insert { conflict: Some(c), .. } if c.resolution == Resolution::MergeDuplicates);
+                if upsert {
+                    if let Some(f) = rule_of(Verb::Update).as_ref().and_then(|r| r.filter.as_ref()) {
+                        upsert_guard = Some(rule_condition(catalog, table, a.identity, f)?);
+                    }
+                }
+            }
             let rollback = match (opts.tx_end, req.prefer.tx) {
                 (TxEnd::Commit, _) => false,
                 (TxEnd::Rollback, _) => true,
@@ -498,17 +666,22 @@ pub fn plan<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions) -> R
                     }
                 }
             }
-            Ok(Plan::Write(WritePlan {
+            Ok(Plan::Write(Box::new(WritePlan {
                 table,
                 action: req.action,
                 op,
                 returning,
                 count,
                 max_affected,
+                denial: access
+                    .filter(|_| check.is_some() || upsert_guard.is_some())
+                    .map(|a| a.denied(format!("new row violates row-level security policy for table \"{}\"", table.name))),
+                check,
+                upsert_guard,
                 rollback,
                 accept: req.accept,
                 applied,
-            }))
+            })))
         }
     }
 }
@@ -565,6 +738,10 @@ struct Resolver<'c, 'r> {
     seen: &'r RefCell<Vec<Vec<String>>>,
     /// This level's embed path (empty at the top).
     path: Vec<String>,
+    /// The caller and policy, when there is one.
+    access: Option<Access<'r>>,
+    /// This level's read rule (its readable columns); `None`: no policy.
+    read: Option<Arc<Rule>>,
 }
 
 /// The PostgREST-style relationship description of PGRST201's details.
@@ -597,8 +774,13 @@ fn describe(catalog: &Catalog, r: &Relationship) -> serde_json::Value {
 }
 
 impl<'c> Resolver<'c, '_> {
+    /// A readable column; one the caller may not read does not exist.
     fn column(&self, name: &str) -> Result<&'c Column, ApiError> {
-        self.table.column(name).ok_or_else(|| ApiError::unknown_column(&self.table.name, name))
+        self.table.column(name).filter(|c| self.readable(c)).ok_or_else(|| ApiError::unknown_column(&self.table.name, name))
+    }
+
+    fn readable(&self, c: &Column) -> bool {
+        self.read.as_ref().is_none_or(|r| r.allows_column(&c.name))
     }
 
     fn field(&self, f: &Field) -> Result<ColumnRef<'c>, ApiError> {
@@ -623,7 +805,7 @@ impl<'c> Resolver<'c, '_> {
         for item in select {
             match item {
                 SelectItem::Star => {
-                    for column in &self.table.columns {
+                    for column in self.table.columns.iter().filter(|c| self.readable(c)) {
                         items.push(Output::Field(OutputField {
                             key: column.name.clone(),
                             source: ColumnRef { table: self.table, column, json_path: Vec::new() },
@@ -695,7 +877,10 @@ impl<'c> Resolver<'c, '_> {
                         .with_details(format!("'{}' and '{rel}' do not form a many-to-one or one-to-one relationship", self.table.name)));
                     }
                     let t = e.related.table;
-                    let column = t.column(&term.field.name).ok_or_else(|| ApiError::unknown_column(&t.name, &term.field.name))?;
+                    let readable =
+                        |c: &&Column| self.access.is_none_or(|a| a.rule(t, Verb::Read).is_some_and(|r| r.allows_column(&c.name)));
+                    let column =
+                        t.column(&term.field.name).filter(readable).ok_or_else(|| ApiError::unknown_column(&t.name, &term.field.name))?;
                     (ColumnRef { table: t, column, json_path: term.field.json_path.clone() }, Some(Box::new(e.related.clone())))
                 }
             };
@@ -707,14 +892,20 @@ impl<'c> Resolver<'c, '_> {
     /// The relationship an embed names, or PGRST200 / PGRST201.
     fn relationship(&self, e: &EmbedItem) -> Result<&'c Relationship, ApiError> {
         let catalog = self.catalog;
-        let all = catalog.relationships(self.table);
+        // Relationships to what the caller cannot read do not exist for them.
+        let readable = |i: usize| self.access.is_none_or(|a| a.rule(catalog.table_at(i), Verb::Read).is_some());
+        let all: Vec<&'c Relationship> = catalog
+            .relationships(self.table)
+            .iter()
+            .filter(|r| readable(r.target) && r.junction.as_ref().is_none_or(|j| readable(j.table)))
+            .collect();
         // By the related table's name (a self-reference by name means the
         // rows pointing here, as in PostgREST); else by a foreign key's
         // column or constraint name on this table (`director_id(*)`).
         let mut found: Vec<&'c Relationship> =
-            all.iter().filter(|r| catalog.table_at(r.target).name == e.relation && !(r.is_self() && r.forward)).collect();
+            all.iter().copied().filter(|r| catalog.table_at(r.target).name == e.relation && !(r.is_self() && r.forward)).collect();
         if found.is_empty() {
-            found = all.iter().filter(|r| r.named_by_key(&e.relation)).collect();
+            found = all.iter().copied().filter(|r| r.named_by_key(&e.relation)).collect();
         }
         if let Some(hint) = &e.hint {
             found.retain(|r| r.matches_hint(hint));
@@ -789,8 +980,22 @@ impl<'c> Resolver<'c, '_> {
                 EmbedParam::Offset(n) => offset = *n,
             }
         }
-        let inner = Resolver { catalog: self.catalog, table: child, params: self.params, scopes: self.scopes, seen: self.seen, path };
-        let (shape, filter) = inner.level(&e.select, &order, &filters, &trees)?;
+        let read = self.access.and_then(|a| a.rule(child, Verb::Read));
+        let inner = Resolver {
+            catalog: self.catalog,
+            table: child,
+            params: self.params,
+            scopes: self.scopes,
+            seen: self.seen,
+            path,
+            access: self.access,
+            read: read.clone(),
+        };
+        let (shape, mut filter) = inner.level(&e.select, &order, &filters, &trees)?;
+        if let (Some(a), Some(f)) = (self.access, read.as_ref().and_then(|r| r.filter.as_ref())) {
+            // The embedded table's own row filter, for the same caller.
+            filter = and(filter, Some(rule_condition(self.catalog, child, a.identity, f)?));
+        }
         Ok(Embed {
             key,
             related: Related { table: child, scope, on, through, filter },
@@ -881,7 +1086,9 @@ impl<'c> Resolver<'c, '_> {
     }
 
     /// The writable columns of a write: `columns=` or the payload's keys.
-    fn write_columns(&self, req: &ApiRequest, payload: &Payload) -> Result<Vec<&'c Column>, ApiError> {
+    /// Under a policy, a column no rule of the write allows is 403 — or,
+    /// when the caller cannot read it either, unknown (PGRST204).
+    fn write_columns(&self, req: &ApiRequest, payload: &Payload, rules: &[(Verb, Arc<Rule>)]) -> Result<Vec<&'c Column>, ApiError> {
         let names = match &req.columns {
             Some(c) => c.clone(),
             None => payload.keys(),
@@ -889,6 +1096,15 @@ impl<'c> Resolver<'c, '_> {
         let mut cols = Vec::with_capacity(names.len());
         for n in &names {
             let c = self.table.column(n).ok_or_else(|| ApiError::unknown_payload_column(&self.table.name, n))?;
+            if let Some(a) = self.access {
+                let writable = rules.iter().filter(|(v, _)| matches!(v, Verb::Create | Verb::Update)).all(|(_, r)| r.allows_column(n));
+                if !writable {
+                    if !self.readable(c) {
+                        return Err(ApiError::unknown_payload_column(&self.table.name, n));
+                    }
+                    return Err(a.denied(format!("permission denied for column {n} of table {}", self.table.name)));
+                }
+            }
             if c.generated {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -902,6 +1118,37 @@ impl<'c> Resolver<'c, '_> {
             }
         }
         Ok(cols)
+    }
+
+    /// Applies the create rule's `set` presets: each column gets its
+    /// placeholder value in every row, whatever the request sent.
+    fn preset(
+        &self,
+        rules: &[(Verb, Arc<Rule>)],
+        columns: &mut Vec<&'c Column>,
+        rows: &mut [Vec<Option<SqlValue>>],
+    ) -> Result<(), ApiError> {
+        let Some(a) = self.access else { return Ok(()) };
+        for (_, rule) in rules.iter().filter(|(v, _)| *v == Verb::Create) {
+            for (name, template) in &rule.set {
+                let col = self.table.column(name).ok_or_else(ApiError::internal)?;
+                let text = policy::substitute(template, a.identity).ok_or_else(|| {
+                    a.denied(format!(
+                        "permission denied for table {}: a value the policy sets is missing from the credentials",
+                        self.table.name
+                    ))
+                })?;
+                let value = coerce_text(col.ty, &text)?;
+                match columns.iter().position(|c| c.name == col.name) {
+                    Some(i) => rows.iter_mut().for_each(|r| r[i] = Some(value.clone())),
+                    None => {
+                        columns.push(col);
+                        rows.iter_mut().for_each(|r| r.push(Some(value.clone())));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn row_values(&self, cols: &[&'c Column], payload: &Payload, missing: Missing) -> Result<Vec<Vec<Option<SqlValue>>>, ApiError> {
@@ -920,14 +1167,15 @@ impl<'c> Resolver<'c, '_> {
             .collect()
     }
 
-    fn insert(&self, req: &ApiRequest, applied: &mut Vec<String>) -> Result<WriteOp<'c>, ApiError> {
+    fn insert(&self, req: &ApiRequest, applied: &mut Vec<String>, rules: &[(Verb, Arc<Rule>)]) -> Result<WriteOp<'c>, ApiError> {
         let payload = self.payload(req)?;
-        let columns = self.write_columns(req, payload)?;
+        let mut columns = self.write_columns(req, payload, rules)?;
         let missing = req.prefer.missing.unwrap_or(Missing::Null);
         if req.prefer.missing == Some(Missing::Default) {
             applied.push("missing=default".to_owned());
         }
-        let rows = self.row_values(&columns, payload, missing)?;
+        let mut rows = self.row_values(&columns, payload, missing)?;
+        self.preset(rules, &mut columns, &mut rows)?;
         let conflict = match req.prefer.resolution {
             Some(resolution) => {
                 let target: Vec<&'c Column> = match &req.on_conflict {
@@ -961,13 +1209,19 @@ impl<'c> Resolver<'c, '_> {
         Ok(WriteOp::Insert { columns, rows, conflict })
     }
 
-    fn update(&self, req: &ApiRequest, filter: Option<Condition<'c>>, applied: &mut Vec<String>) -> Result<WriteOp<'c>, ApiError> {
+    fn update(
+        &self,
+        req: &ApiRequest,
+        filter: Option<Condition<'c>>,
+        applied: &mut Vec<String>,
+        rules: &[(Verb, Arc<Rule>)],
+    ) -> Result<WriteOp<'c>, ApiError> {
         let payload = self.payload(req)?;
         if payload.is_array && payload.rows.len() != 1 {
             return Err(ApiError::invalid_body("PATCH takes a single JSON object")
                 .with_hint("Send one object; it is applied to every matching row"));
         }
-        let columns = self.write_columns(req, payload)?;
+        let columns = self.write_columns(req, payload, rules)?;
         let missing = req.prefer.missing.unwrap_or(Missing::Null);
         if req.prefer.missing == Some(Missing::Default) {
             applied.push("missing=default".to_owned());
@@ -977,7 +1231,7 @@ impl<'c> Resolver<'c, '_> {
         Ok(WriteOp::Update { set: columns.into_iter().zip(values).collect(), filter })
     }
 
-    fn put(&self, req: &ApiRequest) -> Result<WriteOp<'c>, ApiError> {
+    fn put(&self, req: &ApiRequest, rules: &[(Verb, Arc<Rule>)]) -> Result<WriteOp<'c>, ApiError> {
         let pk_error = || {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -1004,8 +1258,9 @@ impl<'c> Resolver<'c, '_> {
         }
         let payload = self.payload(req)?;
         let first = Payload { rows: payload.rows.iter().take(1).cloned().collect(), is_array: false };
-        let columns = self.write_columns(req, &first)?;
-        let rows = self.row_values(&columns, &first, req.prefer.missing.unwrap_or(Missing::Null))?;
+        let mut columns = self.write_columns(req, &first, rules)?;
+        let mut rows = self.row_values(&columns, &first, req.prefer.missing.unwrap_or(Missing::Null))?;
+        self.preset(rules, &mut columns, &mut rows)?;
         let mismatch = || ApiError::new(StatusCode::BAD_REQUEST, "PGRST115", "Payload values do not match URL in primary key column(s)");
         let row = rows.first().ok_or_else(mismatch)?;
         for (col, url_value) in &url_values {

@@ -16,10 +16,12 @@ use http_body::Body as HttpBody;
 use http_body_util::{BodyExt, Limited};
 use tower_service::Service;
 
+use crate::auth::{AuthError, Authenticate, Identity};
 use crate::backend::Backend;
 use crate::catalog::{Catalog, ForeignKey};
 use crate::error::{ApiError, BackendError, ErrorFormat, PostgrestFormat};
 use crate::plan::{self, Plan, PlanOptions, TxEnd};
+use crate::policy::Authorize;
 use crate::request::{Action, ApiRequest};
 use crate::response::{self, Body};
 use crate::{exec, openapi};
@@ -46,6 +48,9 @@ pub enum BuildError {
     /// A declared foreign key names an unknown table or column.
     #[error("invalid declared foreign key: {0}")]
     ForeignKey(String),
+    /// The policy names an unknown role, table or column.
+    #[error("invalid policy: {0}")]
+    Policy(#[from] crate::policy::PolicyError),
 }
 
 /// Builds a [`RestGate`].
@@ -56,6 +61,8 @@ pub struct RestGateBuilder {
     body_limit: usize,
     error_format: Arc<dyn ErrorFormat>,
     foreign_keys: Vec<(String, String, ForeignKey)>,
+    authenticator: Option<Arc<dyn Authenticate>>,
+    policy: Option<Arc<dyn Authorize>>,
 }
 
 impl Default for RestGateBuilder {
@@ -67,6 +74,8 @@ impl Default for RestGateBuilder {
             body_limit: 1024 * 1024,
             error_format: Arc::new(PostgrestFormat),
             foreign_keys: Vec::new(),
+            authenticator: None,
+            policy: None,
         }
     }
 }
@@ -134,6 +143,38 @@ impl RestGateBuilder {
         self
     }
 
+    /// Authenticates every request with `authenticator` (typically an
+    /// [`Authenticators`](crate::auth::Authenticators) chain of API keys and
+    /// JWT with an anonymous role). An [`Identity`] already in the
+    /// request's extensions (put there by an [`AuthLayer`](crate::auth::AuthLayer)
+    /// or your own middleware) is used as it is.
+    pub fn authenticate(mut self, authenticator: impl Authenticate) -> Self {
+        self.authenticator = Some(Arc::new(authenticator));
+        self
+    }
+
+    /// Enforces `policy` (deny by default) on every request; see
+    /// [`policy`](crate::policy). A request without an [`Identity`] is then
+    /// 401 `PGRST302`. Checked against the catalog when the gate is built
+    /// and on every reload.
+    ///
+    /// ```ignore
+    /// use restgate_core::auth::{ApiKeys, Authenticators};
+    /// use restgate_core::policy::{Policy, Rule, Verb};
+    ///
+    /// let keys = ApiKeys::builder().key("s3cret-key-of-the-reporting-job", "reporter", "nightly").build()?;
+    /// let gate = RestGate::builder()
+    ///     .backend(backend)
+    ///     .authenticate(Authenticators::new().with(keys).anonymous_role(Some("web_anon")))
+    ///     .policy(Policy::new().grant("reporter", "*", [Verb::Read], Rule::new()).grant("web_anon", "films", [Verb::Read], Rule::new()))
+    ///     .build()
+    ///     .await?;
+    /// ```
+    pub fn policy(mut self, policy: impl Authorize) -> Self {
+        self.policy = Some(Arc::new(policy));
+        self
+    }
+
     /// Introspects the database and builds the service.
     pub async fn build(self) -> Result<RestGate, BuildError> {
         let backend = self.backend.ok_or(BuildError::NoBackend)?;
@@ -145,9 +186,14 @@ impl RestGateBuilder {
         if !self.foreign_keys.is_empty() {
             catalog = catalog.with_foreign_keys(&self.foreign_keys).map_err(BuildError::ForeignKey)?;
         }
+        if let Some(p) = &self.policy {
+            p.validate(&catalog)?;
+        }
         Ok(RestGate {
             inner: Arc::new(Inner {
                 foreign_keys: self.foreign_keys,
+                authenticator: self.authenticator,
+                policy: self.policy,
                 backend,
                 catalog: RwLock::new(Arc::new(catalog)),
                 opts: self.opts,
@@ -162,6 +208,8 @@ impl RestGateBuilder {
 struct Inner {
     backend: Arc<dyn Backend>,
     foreign_keys: Vec<(String, String, ForeignKey)>,
+    authenticator: Option<Arc<dyn Authenticate>>,
+    policy: Option<Arc<dyn Authorize>>,
     catalog: RwLock<Arc<Catalog>>,
     opts: PlanOptions,
     prefix: String,
@@ -209,6 +257,10 @@ impl RestGate {
                 .with_foreign_keys(&self.inner.foreign_keys)
                 .map_err(|e| BackendError::new(crate::error::BackendErrorKind::Other, None, e))?;
         }
+        if let Some(p) = &self.inner.policy {
+            p.validate(&fresh)
+                .map_err(|e| BackendError::new(crate::error::BackendErrorKind::Other, None, format!("invalid policy: {e}")))?;
+        }
         let fresh = Arc::new(fresh);
         match self.inner.catalog.write() {
             Ok(mut c) => *c = fresh,
@@ -251,10 +303,22 @@ impl RestGate {
             Some(r) if r.starts_with('/') => r,
             _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "PGRST125", "Invalid path specified in request URL")),
         };
+        let identity = match parts.extensions.get::<Identity>() {
+            Some(id) => Some(id.clone()),
+            None => match &inner.authenticator {
+                Some(a) => a.authenticate(&parts).await?,
+                None => None,
+            },
+        };
+        let access = match (&inner.policy, &identity) {
+            (Some(policy), Some(identity)) => Some(plan::Access { identity, policy: &**policy }),
+            (Some(_), None) => return Err(AuthError::Missing.into()),
+            (None, _) => None,
+        };
         let body = read_body(&parts.method, &parts.headers, body, inner.body_limit).await?;
         let api = ApiRequest::parse(&parts.method, rel, parts.uri.query(), &parts.headers, &body)?;
         let catalog = self.catalog();
-        let plan = plan::plan(&api, &catalog, &inner.opts)?;
+        let plan = plan::plan_for(&api, &catalog, &inner.opts, access)?;
         let backend = &*inner.backend;
         match plan {
             Plan::Read(p) => {
@@ -289,7 +353,7 @@ impl RestGate {
                         format!("Unsupported HTTP method: {}", parts.method),
                     ));
                 }
-                Ok(openapi::response(&catalog, base, api.action == Action::Read { headers_only: true }))
+                Ok(openapi::response(&catalog, base, api.action == Action::Read { headers_only: true }, access))
             }
         }
     }

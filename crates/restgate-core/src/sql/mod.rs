@@ -555,6 +555,24 @@ pub fn key_rows(
     Ok(d.build_select(&s).into())
 }
 
+/// How many of the rows with the given keys fail `cond` (a NULL result
+/// fails too): the policy's check after a write, its guard before an upsert.
+pub fn violations(
+    d: &dyn Dialect,
+    table: &Table,
+    key_cols: &[&Column],
+    keys: &[Vec<SqlValue>],
+    cond: &Cond<'_>,
+) -> Result<Statement, ApiError> {
+    let passes: Expr = Expr::case(condition(d, top_scope(table, None, Some(cond)), cond)?, Expr::cust("1")).finally(Expr::cust("0")).into();
+    let mut s = Query::select();
+    s.expr(Func::count(Expr::cust("*")))
+        .from(table_ref(table))
+        .and_where(keys_condition(d, key_cols, keys))
+        .and_where(passes.eq(Expr::cust("0")));
+    Ok(d.build_select(&s).into())
+}
+
 /// `SELECT LAST_INSERT_ID()`: the first auto-increment value the last
 /// INSERT of this connection generated (MySQL/MariaDB).
 pub fn last_insert_id() -> Statement {
