@@ -6,17 +6,22 @@
 //! ```
 //!
 //! Exit codes: 0 after a clean shutdown (SIGINT or SIGTERM), 1 when serving
-//! fails (bad database URL, missing file, busy port, database error),
-//! 2 for command-line usage errors. See `docs/cli.md`.
+//! fails (bad config file, bad database URL, missing file, busy port,
+//! database error), 2 for command-line usage errors. See `docs/cli.md` and,
+//! for `--config`, `docs/security.md`.
 
+mod config;
 mod db_url;
 mod serve;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use restgate_core::catalog::ForeignKey;
+
+use crate::config::{ConfigError, Flags};
 
 /// Serve a SQL database as a PostgREST-compatible REST API.
 #[derive(Debug, Parser)]
@@ -33,22 +38,28 @@ enum Command {
     Serve(ServeArgs),
 }
 
-/// Options of `restgate serve`.
+/// Options of `restgate serve`. Each one given replaces the config file's value.
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// Database URL: sqlite:///abs/path.db, sqlite://relative/path.db, sqlite:relative.db
     /// (the file must exist; it is never created), postgres://user[:password]@host[:port]/database
-    /// or mysql://user[:password]@host[:port]/database (MySQL or MariaDB).
+    /// or mysql://user[:password]@host[:port]/database (MySQL or MariaDB). Required, here or as
+    /// `db` in the config file.
     #[arg(long, value_name = "URL", env = "RESTGATE_DB", hide_env_values = true)]
-    db: String,
+    db: Option<String>,
 
-    /// Address and port to listen on.
-    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:3000")]
-    listen: SocketAddr,
+    /// A TOML file with the settings below, authentication ([auth]) and roles ([roles]);
+    /// see docs/security.md. SIGHUP re-reads it.
+    #[arg(long, value_name = "FILE", env = "RESTGATE_CONFIG", hide_env_values = true)]
+    config: Option<PathBuf>,
 
-    /// Path under which the API is served, e.g. /api.
-    #[arg(long, value_name = "PATH", default_value = "/", value_parser = parse_prefix)]
-    prefix: String,
+    /// Address and port to listen on [default: 127.0.0.1:3000].
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+
+    /// Path under which the API is served, e.g. /api [default: /].
+    #[arg(long, value_name = "PATH", value_parser = parse_prefix)]
+    prefix: Option<String>,
 
     /// Most rows any read returns (PostgREST's db-max-rows). Default: no limit.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -63,6 +74,20 @@ struct ServeArgs {
     /// `table(col[,col…])->other(col[,col…])` (repeat the flag for more).
     #[arg(long = "foreign-key", value_name = "FK", value_parser = parse_foreign_key)]
     foreign_keys: Vec<(String, ForeignKey)>,
+}
+
+impl ServeArgs {
+    fn flags(self) -> Flags {
+        Flags {
+            db: self.db,
+            listen: self.listen,
+            prefix: self.prefix,
+            max_rows: self.max_rows,
+            schemas: self.schemas,
+            foreign_keys: self.foreign_keys,
+            config: self.config,
+        }
+    }
 }
 
 /// Parses `--foreign-key orders(customer_id)->customers(id)`.
@@ -117,21 +142,25 @@ fn main() -> ExitCode {
     // Usage errors exit with clap's code 2 here; --help and --version with 0.
     let cli = Cli::parse();
     serve::init_logging();
+    let Command::Serve(args) = cli.command;
+    let flags = args.flags();
+    let settings = match config::resolve(&flags) {
+        Ok(s) => s,
+        // Like clap's own usage errors: exit code 2.
+        Err(ConfigError::NoDb) => {
+            let mut cmd = Cli::command();
+            cmd.build();
+            let serve = cmd.find_subcommand_mut("serve").unwrap_or_else(|| unreachable!("serve is a subcommand"));
+            serve.error(clap::error::ErrorKind::MissingRequiredArgument, ConfigError::NoDb.to_string()).exit()
+        }
+        Err(e) => return fail(&e.to_string()),
+    };
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    let result = match cli.command {
-        Command::Serve(args) => runtime.block_on(serve::run(serve::Options {
-            db: args.db,
-            listen: args.listen,
-            prefix: args.prefix,
-            max_rows: args.max_rows,
-            schemas: args.schemas,
-            foreign_keys: args.foreign_keys,
-        })),
-    };
+    let result = runtime.block_on(serve::run(flags, settings));
     // Do not wait for stray blocking tasks (e.g. SQLite connections closing).
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
@@ -149,7 +178,6 @@ fn fail(message: &str) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -188,9 +216,11 @@ mod tests {
     fn serve_defaults() {
         let cli = Cli::try_parse_from(["restgate", "serve", "--db", "sqlite:x.db"]).unwrap();
         let Command::Serve(args) = cli.command;
-        assert_eq!(args.listen, "127.0.0.1:3000".parse().unwrap());
-        assert_eq!(args.prefix, "/");
-        assert_eq!(args.max_rows, None);
+        let settings = config::resolve(&args.flags()).unwrap();
+        assert_eq!(settings.listen, config::DEFAULT_LISTEN.parse().unwrap());
+        assert_eq!(settings.prefix, "/");
+        assert_eq!(settings.max_rows, None);
+        assert!(settings.security.is_none());
     }
 
     #[test]

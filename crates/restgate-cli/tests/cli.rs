@@ -66,6 +66,7 @@ fn run(args: &[&str]) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
         .env_remove("RESTGATE_DB")
+        .env_remove("RESTGATE_CONFIG")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -94,18 +95,25 @@ struct Server {
     addr: String,
     /// Every stderr line, as it is read.
     log: mpsc::Receiver<String>,
+    /// The stderr lines before the startup line.
+    startup: Vec<String>,
 }
 
 impl Server {
     /// Starts `restgate serve <args> --listen 127.0.0.1:0` and waits for its startup line.
     fn start(args: &[&str]) -> Server {
         let mut cmd = Command::new(BIN);
-        cmd.arg("serve").args(args).args(["--listen", "127.0.0.1:0"]).env_remove("RESTGATE_DB");
+        cmd.arg("serve").args(args).args(["--listen", "127.0.0.1:0"]).env_remove("RESTGATE_DB").env_remove("RESTGATE_CONFIG");
         Server::spawn(cmd)
     }
 
     /// Spawns `cmd` (a `restgate serve` serving [`seeded_db`]) and waits for its startup line.
-    fn spawn(mut cmd: Command) -> Server {
+    fn spawn(cmd: Command) -> Server {
+        Server::spawn_serving(cmd, "serving 2 tables and views from ", "(1 table, 1 view)")
+    }
+
+    /// Spawns `cmd` and waits for its startup line, which must contain `what` and `counts`.
+    fn spawn_serving(mut cmd: Command, what: &str, counts: &str) -> Server {
         let mut child =
             cmd.env("RUST_LOG", "info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn restgate");
         let stderr = child.stderr.take().expect("stderr");
@@ -117,7 +125,7 @@ impl Server {
                 }
             }
         });
-        let mut server = Server { child, addr: String::new(), log };
+        let mut server = Server { child, addr: String::new(), log, startup: Vec::new() };
         let deadline = Instant::now() + WAIT;
         let mut seen = Vec::new();
         loop {
@@ -127,10 +135,8 @@ impl Server {
                     if let Some(rest) = line.split("listening on http://").nth(1) {
                         server.addr = rest.split(['/', ',', ' ']).next().unwrap_or_default().to_owned();
                         assert!(server.addr.starts_with("127.0.0.1:"), "startup line: {line}");
-                        assert!(
-                            line.contains("serving 2 tables and views from ") && line.contains("(1 table, 1 view)"),
-                            "startup line: {line}"
-                        );
+                        assert!(line.contains(what) && line.contains(counts), "startup line: {line}");
+                        server.startup = seen;
                         return server;
                     }
                     seen.push(line);
@@ -189,10 +195,24 @@ impl HttpResponse {
 
 /// `GET path` over a fresh connection, with `Connection: close`.
 fn get(addr: &str, path: &str) -> HttpResponse {
+    request(addr, "GET", path, &[], None)
+}
+
+/// `method path` with extra `headers` and a JSON `body`, over a fresh connection.
+fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     stream.set_read_timeout(Some(WAIT)).expect("read timeout");
     stream.set_write_timeout(Some(WAIT)).expect("write timeout");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n").expect("send request");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    head.push_str(body.unwrap_or_default());
+    stream.write_all(head.as_bytes()).expect("send request");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read response");
     parse_response(&raw)
@@ -237,7 +257,7 @@ fn help_and_version() {
     let out = run(&["serve", "--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--db", "--listen", "--prefix", "--max-rows", "RESTGATE_DB"] {
+    for flag in ["--db", "--listen", "--prefix", "--max-rows", "RESTGATE_DB", "--config", "RESTGATE_CONFIG"] {
         assert!(help.contains(flag), "{flag} missing from: {help}");
     }
 
@@ -315,6 +335,7 @@ fn missing_sqlite_file_is_an_error_and_is_not_created() {
         .args(["serve", "--db", "sqlite:relative.db"])
         .current_dir(dir.path())
         .env_remove("RESTGATE_DB")
+        .env_remove("RESTGATE_CONFIG")
         .output()
         .expect("run restgate");
     assert_eq!(out.status.code(), Some(1));
@@ -531,4 +552,418 @@ fn serves_mysql_databases() {
         let mut conn = sqlx::MySqlConnection::connect(&base).await.expect("connect");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {db}"))).execute(&mut conn).await.expect("drop the test database");
     });
+}
+
+// ---------------------------------------------------------------------------
+// --config: authentication and roles.
+
+/// The HMAC secret the multi-tenant tests sign their tokens with.
+const JWT_SECRET: &str = "test-secret-of-at-least-32-bytes-for-hs256";
+/// The API key of the reporting job (the file holds only its SHA-256).
+const REPORT_KEY: &str = "rk_live_8f2c6a41d9e07b35";
+/// The API key read from the environment (`key_env`).
+const OPS_KEY: &str = "ops-key-from-the-environment";
+
+/// Creates `dir/tenants.db`: two tenants, their notes (one with an
+/// `internal` column no member may see), and an audit log only the
+/// reporter may read.
+fn tenant_db(dir: &TempDir) -> PathBuf {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Connection, Executor};
+
+    let path = dir.path().join("tenants.db");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let mut conn = SqliteConnectOptions::new().filename(&path).create_if_missing(true).connect().await.expect("create db");
+        conn.execute(
+            "CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, billing_email TEXT);
+             INSERT INTO tenants VALUES ('acme', 'Acme', 'billing@acme.test'), ('globex', 'Globex', 'ap@globex.test');
+             CREATE TABLE notes (
+                 id INTEGER PRIMARY KEY,
+                 tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                 owner_id TEXT NOT NULL,
+                 body TEXT NOT NULL,
+                 internal TEXT
+             );
+             INSERT INTO notes VALUES
+                 (1, 'acme', 'alice', 'acme roadmap', 'x'),
+                 (2, 'acme', 'carol', 'acme budget', 'x'),
+                 (3, 'globex', 'bob', 'globex merger', 'x');
+             CREATE TABLE audit_log (id INTEGER PRIMARY KEY, entry TEXT NOT NULL);
+             INSERT INTO audit_log VALUES (1, 'started');",
+        )
+        .await
+        .expect("seed db");
+        conn.close().await.expect("close db");
+    });
+    path
+}
+
+/// The multi-tenant configuration of the tests and of the README.
+fn tenant_config() -> String {
+    format!(
+        r#"# restgate.toml
+prefix = "/api"
+
+[auth]
+anonymous_role = "web_anon"
+
+[auth.jwt]
+secret_env = "RG_TEST_JWT_SECRET"
+audience = "restgate-test"
+
+[auth.api_keys]
+[[auth.api_keys.keys]]
+name = "nightly-report"
+role = "reporter"
+sha256 = "{}"
+[[auth.api_keys.keys]]
+name = "ops"
+role = "reporter"
+key_env = "RG_TEST_OPS_KEY"
+
+# Anyone: the list of tenants, without their billing address.
+[roles.web_anon]
+[[roles.web_anon.grants]]
+resource = "tenants"
+verbs = ["read"]
+columns = ["id", "name"]
+
+# A signed-in user: the notes of their tenant; writes to their own notes.
+[roles.member]
+inherits = ["web_anon"]
+[[roles.member.grants]]
+resource = "notes"
+verbs = ["read"]
+columns = ["id", "tenant_id", "owner_id", "body"]
+filter = "tenant_id=eq.{{claims.tenant}}"
+[[roles.member.grants]]
+resource = "notes"
+verbs = ["create", "update", "delete"]
+columns = ["body"]
+filter = "tenant_id=eq.{{claims.tenant}}&owner_id=eq.{{claims.sub}}"
+check = "tenant_id=eq.{{claims.tenant}}"
+set = {{ tenant_id = "{{claims.tenant}}", owner_id = "{{claims.sub}}" }}
+
+# The reporting job: everything, read-only, two rows at a time.
+[roles.reporter]
+[[roles.reporter.grants]]
+resource = "*"
+verbs = ["read"]
+max_rows = 2
+"#,
+        restgate_core::auth::ApiKeys::hash(REPORT_KEY)
+    )
+}
+
+/// A signed HS256 token with `claims`, an audience and an expiry.
+fn token(secret: &str, mut claims: serde_json::Value) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    claims["exp"] = (now + 600).into();
+    if claims.get("aud").is_none() {
+        claims["aud"] = "restgate-test".into();
+    }
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))
+        .expect("sign")
+}
+
+/// `Authorization: Bearer <token>`.
+fn bearer(token: &str) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {token}"))
+}
+
+/// Starts `restgate serve --db <db> --config <config>` with the test secrets in the environment.
+fn start_with_config(db: &Path, config: &Path) -> Server {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--db", &format!("sqlite://{}", db.display())])
+        .env("RESTGATE_CONFIG", config)
+        .env("RG_TEST_JWT_SECRET", JWT_SECRET)
+        .env("RG_TEST_OPS_KEY", OPS_KEY)
+        .env_remove("RESTGATE_DB");
+    Server::spawn_serving(cmd, "serving 3 tables and views from ", "(3 tables, 0 views)")
+}
+
+#[test]
+fn multi_tenant_config() {
+    let dir = TempDir::new("tenants");
+    let db = tenant_db(&dir);
+    let config = dir.path().join("restgate.toml");
+    std::fs::write(&config, tenant_config()).expect("write config");
+    let server = start_with_config(&db, &config);
+    let addr = server.addr.as_str();
+    let log = &server.startup;
+    assert!(
+        log.iter().any(|l| l.contains("auth: JWT (HS256), 2 API keys (header apikey), anonymous role web_anon; policy: 3 roles")),
+        "{log:#?}"
+    );
+
+    let alice = bearer(&token(JWT_SECRET, serde_json::json!({"role": "member", "sub": "alice", "tenant": "acme"})));
+    let bob = bearer(&token(JWT_SECRET, serde_json::json!({"role": "member", "sub": "bob", "tenant": "globex"})));
+    let as_ = |who: &(&'static str, String)| [(who.0, who.1.clone())];
+    let get_as = |who: &(&'static str, String), path: &str| {
+        let h = as_(who);
+        request(addr, "GET", path, &[(h[0].0, h[0].1.as_str())], None)
+    };
+
+    // Each tenant sees its own notes, without the hidden column.
+    let res = get_as(&alice, "/api/notes?order=id");
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(
+        res.json(),
+        serde_json::json!([
+            {"id": 1, "tenant_id": "acme", "owner_id": "alice", "body": "acme roadmap"},
+            {"id": 2, "tenant_id": "acme", "owner_id": "carol", "body": "acme budget"}
+        ])
+    );
+    let res = get_as(&bob, "/api/notes");
+    assert_eq!(res.json(), serde_json::json!([{"id": 3, "tenant_id": "globex", "owner_id": "bob", "body": "globex merger"}]));
+    // Asking for another tenant's row by key finds nothing; counts count only what is visible.
+    assert_eq!(get_as(&alice, "/api/notes?id=eq.3").json(), serde_json::json!([]));
+    let h = as_(&alice);
+    let res = request(addr, "GET", "/api/notes?select=id", &[(h[0].0, &h[0].1), ("Prefer", "count=exact")], None);
+    assert_eq!(res.header("content-range"), Some("0-1/2"), "{:?}", res.headers);
+    // Embeds are filtered too: Globex's notes are not Alice's to see.
+    let res = get_as(&alice, "/api/tenants?select=id,notes(id)&order=id");
+    assert_eq!(res.json(), serde_json::json!([{"id": "acme", "notes": [{"id": 1}, {"id": 2}]}, {"id": "globex", "notes": []}]));
+    // A hidden column does not exist.
+    let res = get_as(&alice, "/api/notes?select=internal");
+    assert_eq!((res.status, res.json()["code"].as_str()), (400, Some("42703")), "{}", String::from_utf8_lossy(&res.body));
+    let res = get_as(&alice, "/api/tenants?select=billing_email");
+    assert_eq!(res.status, 400);
+    // A table no grant names is not there.
+    let res = get_as(&alice, "/api/audit_log");
+    assert_eq!((res.status, res.json()["code"].as_str()), (404, Some("PGRST205")));
+
+    // Writes: tenant and owner come from the token, whatever the body says.
+    let h = as_(&alice);
+    let auth = [(h[0].0, h[0].1.as_str()), ("Prefer", "return=representation")];
+    let res = request(addr, "POST", "/api/notes", &auth, Some(r#"{"body": "acme offsite"}"#));
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(res.json(), serde_json::json!([{"id": 4, "tenant_id": "acme", "owner_id": "alice", "body": "acme offsite"}]));
+    // Writing a column the role may not write is 403.
+    let res = request(addr, "POST", "/api/notes", &auth, Some(r#"{"body": "sneaky", "tenant_id": "globex"}"#));
+    assert_eq!((res.status, res.json()["code"].as_str()), (403, Some("42501")), "{}", String::from_utf8_lossy(&res.body));
+    // Another owner's note, or another tenant's, cannot be changed or deleted: nothing matches.
+    let res = request(addr, "PATCH", "/api/notes?id=in.(2,3)", &auth, Some(r#"{"body": "defaced"}"#));
+    assert_eq!((res.status, res.json()), (200, serde_json::json!([])), "{}", String::from_utf8_lossy(&res.body));
+    let res = request(addr, "DELETE", "/api/notes?id=eq.3", &auth, None);
+    assert_eq!((res.status, res.json()), (200, serde_json::json!([])));
+    assert_eq!(get_as(&bob, "/api/notes?select=body").json(), serde_json::json!([{"body": "globex merger"}]));
+    // Her own note she may change.
+    let res = request(addr, "PATCH", "/api/notes?id=eq.1", &auth, Some(r#"{"body": "acme roadmap v2"}"#));
+    assert_eq!(res.json(), serde_json::json!([{"id": 1, "tenant_id": "acme", "owner_id": "alice", "body": "acme roadmap v2"}]));
+
+    // A member may read tenants (inherited) but not create them: 403.
+    let res = request(addr, "POST", "/api/tenants", &[(h[0].0, &h[0].1)], Some(r#"{"id": "initech", "name": "Initech"}"#));
+    assert_eq!((res.status, res.json()["code"].as_str()), (403, Some("42501")));
+
+    // Without credentials: the anonymous role.
+    let res = get(addr, "/api/tenants?order=id");
+    assert_eq!(res.json(), serde_json::json!([{"id": "acme", "name": "Acme"}, {"id": "globex", "name": "Globex"}]));
+    let res = get(addr, "/api/notes");
+    assert_eq!((res.status, res.json()["code"].as_str()), (404, Some("PGRST205")));
+    let res = request(addr, "POST", "/api/tenants", &[], Some(r#"{"id": "initech", "name": "Initech"}"#));
+    assert_eq!((res.status, res.json()["code"].as_str()), (401, Some("42501")));
+    assert!(res.header("www-authenticate").is_some());
+    // The OpenAPI document shows what the caller may use, and nothing else.
+    let doc = get(addr, "/api/").json();
+    let paths: Vec<&String> = doc["paths"].as_object().expect("paths").keys().collect();
+    assert_eq!(paths, ["/tenants"]);
+    assert!(doc["components"]["schemas"]["tenants"]["properties"].get("billing_email").is_none(), "{doc}");
+
+    // Bad credentials are refused, never downgraded to anonymous.
+    let forged = bearer(&token("another-secret-of-at-least-32-bytes-long", serde_json::json!({"role": "reporter"})));
+    let res = get_as(&forged, "/api/tenants");
+    assert_eq!((res.status, res.json()["code"].as_str()), (401, Some("PGRST301")));
+    let elsewhere = bearer(&token(JWT_SECRET, serde_json::json!({"role": "member", "tenant": "acme", "aud": "other-app"})));
+    let res = get_as(&elsewhere, "/api/tenants");
+    assert_eq!((res.status, res.json()["code"].as_str()), (401, Some("PGRST303")));
+    let res = request(addr, "GET", "/api/tenants", &[("apikey", "guessed")], None);
+    assert_eq!((res.status, res.json()["code"].as_str()), (401, Some("PGRST301")));
+    // A token without the tenant claim matches no row, and cannot create one.
+    let no_tenant = bearer(&token(JWT_SECRET, serde_json::json!({"role": "member", "sub": "dave"})));
+    assert_eq!(get_as(&no_tenant, "/api/notes").json(), serde_json::json!([]));
+    let h = as_(&no_tenant);
+    let res = request(addr, "POST", "/api/notes", &[(h[0].0, &h[0].1)], Some(r#"{"body": "orphan"}"#));
+    assert_eq!((res.status, res.json()["code"].as_str()), (403, Some("42501")));
+
+    // The API keys: the reporter reads every tenant's rows, two at a time.
+    for key in [REPORT_KEY, OPS_KEY] {
+        let res = request(addr, "GET", "/api/notes?select=id&order=id", &[("apikey", key)], None);
+        assert_eq!(res.json(), serde_json::json!([{"id": 1}, {"id": 2}]));
+    }
+    let res = request(addr, "GET", "/api/audit_log?select=entry", &[("Authorization", &format!("Bearer {REPORT_KEY}"))], None);
+    assert_eq!(res.json(), serde_json::json!([{"entry": "started"}]));
+    let res = request(addr, "DELETE", "/api/audit_log", &[("apikey", REPORT_KEY)], None);
+    assert_eq!((res.status, res.json()["code"].as_str()), (403, Some("42501")));
+
+    assert!(server.stop("TERM").success());
+}
+
+#[test]
+fn sighup_rereads_the_config() {
+    let dir = TempDir::new("reload-config");
+    let db = tenant_db(&dir);
+    let config = dir.path().join("restgate.toml");
+    std::fs::write(&config, tenant_config()).expect("write config");
+    let server = start_with_config(&db, &config);
+    assert_eq!(get(&server.addr, "/api/audit_log").status, 404);
+
+    // A broken file is refused: the old configuration stays.
+    std::fs::write(&config, tenant_config().replace("verbs = [\"read\"]\nmax_rows", "verbs = [\"raed\"]\nmax_rows")).expect("write config");
+    signal(&server, "HUP");
+    let deadline = Instant::now() + WAIT;
+    let mut lines = Vec::new();
+    while !lines.iter().any(|l: &String| l.contains("unknown verb \"raed\"")) {
+        assert!(Instant::now() < deadline, "no reload error: {lines:#?}");
+        lines.extend(server.drain_log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(lines.iter().any(|l| l.contains("still serving the old one")), "{lines:#?}");
+    assert_eq!(get(&server.addr, "/api/tenants").status, 200);
+
+    // A good one applies, prefix included.
+    let opened = tenant_config().replace("prefix = \"/api\"", "prefix = \"/v2\"")
+        + "\n[[roles.web_anon.grants]]\nresource = \"audit_log\"\nverbs = [\"read\"]\n";
+    std::fs::write(&config, opened).expect("write config");
+    signal(&server, "HUP");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let res = get(&server.addr, "/v2/audit_log?select=entry");
+        if res.status == 200 {
+            assert_eq!(res.json(), serde_json::json!([{"entry": "started"}]));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new grant never applied after SIGHUP");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(get(&server.addr, "/api/tenants").status, 404);
+    assert!(server.stop("TERM").success());
+}
+
+/// Runs `restgate serve` on the tenant database with `config` as the file;
+/// it must stop with exit code 1 and one `error:` line, which is returned.
+fn config_error(db: &Path, dir: &TempDir, config: &str) -> String {
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, config).expect("write config");
+    let out = run(&["serve", "--db", &format!("sqlite://{}", db.display()), "--config", &path.display().to_string()]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{config}\n{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    let line = lines[0].to_owned();
+    assert!(line.starts_with(&format!("error: {}", path.display())), "{line}");
+    line
+}
+
+#[test]
+fn config_errors_exit_1_with_a_clear_message() {
+    let dir = TempDir::new("config-errors");
+    let db = tenant_db(&dir);
+    let base =
+        "[auth]\nanonymous_role = \"web_anon\"\n\n[roles.web_anon]\n[[roles.web_anon.grants]]\nresource = \"notes\"\nverbs = [\"read\"]\n";
+    let cases: [(String, &str); 9] = [
+        (
+            format!("{base}filter = \"tenant_id=equals.acme\"\n"),
+            ":5:1: role \"web_anon\", grant #1 (resource \"notes\"): filter \"tenant_id=equals.acme\"",
+        ),
+        (base.replace("\"notes\"", "\"nots\""), ":5:1: role \"web_anon\", grant #1 (resource \"nots\"): no such table or view"),
+        (
+            format!("{base}columns = [\"id\", \"secret\"]\n"),
+            ":5:1: role \"web_anon\", grant #1 (resource \"notes\"): columns names unknown column secret",
+        ),
+        (
+            format!("{base}filter = \"tennant_id=eq.1\"\n"),
+            ":5:1: role \"web_anon\", grant #1 (resource \"notes\"): filter names unknown column tennant_id",
+        ),
+        (
+            format!("{base}[roles.member]\ninherits = [\"web_anon\", \"staff\"]\n"),
+            ": role \"member\": inherits from unknown role \"staff\"",
+        ),
+        (
+            format!("{base}filter = \"tenant_id=eq.{{claim.tenant}}\"\n"),
+            "unknown placeholder {claim.tenant}: use {claims.<path>}, {role} or {name}",
+        ),
+        (
+            format!("{base}[auth.api_keys]\n[[auth.api_keys.keys]]\nname = \"job\"\nrole = \"web_anon\"\nkey = \"sk_live_do_not_store\"\n"),
+            ":12:7: auth.api_keys.keys #1 (\"job\"): plaintext keys are not accepted in the config file",
+        ),
+        (format!("{base}max_row = 5\n"), ":8:1: unknown field `max_row`, expected one of `resource`, `verbs`"),
+        (base.replace("anonymous_role = \"web_anon\"", "anonymous_role = \"web_anon\"\ntimeout = 5"), ":3:1: unknown field `timeout`"),
+    ];
+    for (config, expected) in cases {
+        let line = config_error(&db, &dir, &config);
+        assert!(line.contains(expected), "expected {expected:?} in: {line}");
+        assert!(!line.contains("sk_live_do_not_store"), "{line}");
+    }
+    // Only the database's schema can tell about tables and columns; the
+    // rest is refused before the database is opened.
+    let line = config_error(Path::new("/nonexistent/db.sqlite"), &dir, &format!("{base}verbs_ = []\n"));
+    assert!(line.contains("unknown field `verbs_`"), "{line}");
+
+    // A config file that does not exist.
+    let out = run(&["serve", "--db", &format!("sqlite://{}", db.display()), "--config", "/nonexistent/restgate.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("error: /nonexistent/restgate.toml: cannot read the config file"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn db_from_the_config_file() {
+    let dir = TempDir::new("config-db");
+    let db = seeded_db(&dir);
+    let config = dir.path().join("restgate.toml");
+    std::fs::write(&config, format!("db = \"sqlite://{}\"\nmax_rows = 1\nprefix = \"/x\"\n", db.display())).expect("write config");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config", &config.display().to_string(), "--prefix", "/y"]).env_remove("RESTGATE_DB");
+    let server = Server::spawn(cmd);
+    // The file's max_rows applies; the flag's prefix replaces the file's.
+    assert_eq!(get(&server.addr, "/y/items?order=id").json(), serde_json::json!([{"id": 1, "name": "apple"}]));
+    assert_eq!(get(&server.addr, "/x/items").status, 404);
+    assert!(server.stop("TERM").success());
+
+    // Neither the flag nor the file names a database: a usage error.
+    std::fs::write(&config, "max_rows = 1\n").expect("write config");
+    let out = run(&["serve", "--config", &config.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("error: no database to serve"), "{}", stderr_of(&out));
+}
+
+/// The first ```toml block after `heading` in a file of the workspace.
+fn documented_toml(file: &str, heading: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let after = &text[text.find(heading).unwrap_or_else(|| panic!("{heading} not in {file}"))..];
+    let block = after.split("```toml\n").nth(1).unwrap_or_else(|| panic!("no toml block after {heading} in {file}"));
+    block.split("\n```").next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn documented_configs_serve() {
+    let dir = TempDir::new("documented");
+    let db = tenant_db(&dir);
+    let alice = format!(
+        "Bearer {}",
+        token(JWT_SECRET, serde_json::json!({"role": "member", "sub": "alice", "tenant": "acme", "aud": "notes-app"}))
+    );
+    for (file, heading, base) in [("README.md", "## Authentication and roles", ""), ("docs/security.md", "### A complete example", "/api")]
+    {
+        let config = dir.path().join("documented.toml");
+        std::fs::write(&config, documented_toml(file, heading)).expect("write config");
+        // `--db` replaces the file's `db`.
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--db", &format!("sqlite://{}", db.display()), "--config"])
+            .arg(&config)
+            .env("RESTGATE_JWT_SECRET", JWT_SECRET)
+            .env_remove("RESTGATE_DB");
+        let server = Server::spawn_serving(cmd, "serving 3 tables and views from ", "(3 tables, 0 views)");
+        let addr = server.addr.as_str();
+        assert_eq!(get(addr, &format!("{base}/tenants?select=id&order=id")).json(), serde_json::json!([{"id": "acme"}, {"id": "globex"}]));
+        assert_eq!(get(addr, &format!("{base}/notes")).status, 404, "{file}");
+        let res = request(addr, "GET", &format!("{base}/notes?select=id&order=id"), &[("Authorization", &alice)], None);
+        assert_eq!(res.json(), serde_json::json!([{"id": 1}, {"id": 2}]), "{file}");
+        let res =
+            request(addr, "POST", &format!("{base}/tenants"), &[("Authorization", &alice)], Some(r#"{"id": "initech", "name": "I"}"#));
+        assert_eq!(res.status, 403, "{file}");
+        assert!(server.stop("TERM").success());
+    }
 }

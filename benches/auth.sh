@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# What authentication and the policy cost: the list-of-20 read served by
+# restgate twice from the same SQLite file — once open, once requiring an
+# HS256 JWT whose role reads under a row filter taken from a claim
+# (`id=gte.{claims.min_id}`, which keeps every row, so both serve the same
+# bytes) — measured with wrk in alternating rounds.
+#
+#   bash benches/auth.sh
+#   ROUNDS=5 DURATION=10s bash benches/auth.sh
+#
+# Environment (defaults in brackets):
+#   DURATION     wrk run length per round and server [5s]
+#   ROUNDS       alternating rounds (open, secured, open, …) [3]
+#   THREADS      wrk threads [2]
+#   CONNECTIONS  wrk connections [32]
+#
+# Listens on and sends to 127.0.0.1 only; kills exactly the servers it
+# started. See docs/benchmarks.md.
+
+set -euo pipefail
+
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-3}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+PATH_QUERY="/items?limit=20"
+
+die() {
+    echo "auth.sh: $*" >&2
+    exit 1
+}
+command -v wrk >/dev/null 2>&1 || die "wrk is missing (apt-get install -y wrk, or run benches/http.sh once)"
+command -v python3 >/dev/null 2>&1 || die "python3 is needed to mint the test JWT"
+[[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || die "ROUNDS must be 1-99"
+
+echo "== building restgate-bench (release)"
+(cd "$ROOT" && cargo build --release -p restgate-bench --quiet)
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/restgate-auth-bench.XXXXXX")
+PIDS=()
+cleanup() {
+    local pid
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start() { # NAME ARGS… → prints the URL
+    local name=$1 log="$WORK/$1.log" pid i addr
+    "$BIN/restgate-bench-server" "${@:2}" --listen 127.0.0.1:0 >"$log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    for ((i = 0; i < 100; i++)); do
+        addr=$(grep -o "listening on http://127.0.0.1:[0-9]*" "$log" 2>/dev/null | head -n1 | sed 's/^listening on //') || true
+        [[ -n $addr ]] && { echo "$addr"; return 0; }
+        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$name exited during startup"; }
+        sleep 0.1
+    done
+    die "$name did not start"
+}
+
+SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+TOKEN=$(SECRET=$SECRET python3 - <<'PY'
+import base64, hashlib, hmac, json, os, time
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+body = b64(json.dumps({"role": "bench", "min_id": 0, "exp": int(time.time()) + 3600}).encode())
+sig = hmac.new(os.environ["SECRET"].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+print(f"{head}.{body}.{b64(sig)}")
+PY
+)
+
+"$BIN/restgate-bench-seed" --db "$WORK/bench.db" >/dev/null
+OPEN=$(start open --db "$WORK/bench.db")
+SECURED=$(start secured --db "$WORK/bench.db" --jwt-secret "$SECRET")
+
+# Same body from both; the secured one refuses a request without the token.
+a=$(curl -fsS "$OPEN$PATH_QUERY")
+b=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$SECURED$PATH_QUERY")
+[[ $a == "$b" ]] || die "the two servers answer differently"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$SECURED$PATH_QUERY")
+[[ $code == 401 ]] || die "the secured server answered $code without a token"
+echo "== identical bodies ($(printf %s "$a" | wc -c) bytes); 401 without a token"
+
+run() { # URL [HEADER] → req/s
+    local out
+    if [[ $# -gt 1 ]]; then
+        out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "$2" "$1$PATH_QUERY")
+    else
+        out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$1$PATH_QUERY")
+    fi
+    grep -q "Non-2xx" <<<"$out" && die "non-2xx answers: $out"
+    awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+
+wrk -t1 -c4 -d2s "$OPEN$PATH_QUERY" >/dev/null
+wrk -t1 -c4 -d2s -H "Authorization: Bearer $TOKEN" "$SECURED$PATH_QUERY" >/dev/null
+printf "%-6s %14s %14s %9s\n" round "open req/s" "secured req/s" overhead
+total_o=0
+total_s=0
+for ((r = 1; r <= ROUNDS; r++)); do
+    o=$(run "$OPEN")
+    s=$(run "$SECURED" "Authorization: Bearer $TOKEN")
+    total_o=$(python3 -c "print($total_o + $o)")
+    total_s=$(python3 -c "print($total_s + $s)")
+    printf "%-6s %14s %14s %8.1f%%\n" "$r" "$o" "$s" "$(python3 -c "print(100 * (1 - $s / $o))")"
+done
+printf "%-6s %14.0f %14.0f %8.1f%%\n" mean "$(python3 -c "print($total_o / $ROUNDS)")" "$(python3 -c "print($total_s / $ROUNDS)")" \
+    "$(python3 -c "print(100 * (1 - $total_s / $total_o))")"
+echo "(overhead = 1 - secured/open req/s: authentication, the policy and its row filter)"
