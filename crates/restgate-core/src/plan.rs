@@ -548,6 +548,17 @@ pub fn plan_for<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions, 
             filter = and(filter, Some(rule_condition(catalog, table, a.identity, f)?));
         }
     }
+    // A write that returns its rows reads them, as in PostgreSQL: rows the
+    // caller may not read are not updated or deleted, and the rows an insert
+    // or upsert writes (or merges into) must be readable, or it is refused.
+    let writes_back = !matches!(req.action, Action::Read { .. }) && req.prefer.return_ == Some(ReturnPref::Representation);
+    let read_filter = match (access, read.as_ref().and_then(|r| r.filter.as_ref())) {
+        (Some(a), Some(f)) if writes_back => Some(rule_condition(catalog, table, a.identity, f)?),
+        _ => None,
+    };
+    if matches!(req.action, Action::Update | Action::Delete) {
+        filter = and(filter, read_filter.clone());
+    }
     if let Some(p) = req.embed_params.iter().find(|p| !seen.borrow().contains(&p.path)) {
         return Err(embed_not_in_select(&p.path));
     }
@@ -639,6 +650,28 @@ pub fn plan_for<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions, 
                     if let Some(f) = rule_of(Verb::Update).as_ref().and_then(|r| r.filter.as_ref()) {
                         upsert_guard = Some(rule_condition(catalog, table, a.identity, f)?);
                     }
+                    // The update half writes the create rule's presets too: on a
+                    // row that exists, a preset the update rule does not let the
+                    // caller write must already hold its value, or it is refused.
+                    if let (Some(create), Some(update)) = (rule_of(Verb::Create), rule_of(Verb::Update)) {
+                        for (name, template) in create.set.iter().filter(|(n, _)| !update.allows_column(n)) {
+                            let column = table.column(name).ok_or_else(ApiError::internal)?;
+                            // A missing value was refused when the presets were applied.
+                            let Some(text) = policy::substitute(template, a.identity) else { continue };
+                            let held = Test::Compare(Operator::Eq, coerce_text(column.ty, &text)?);
+                            upsert_guard =
+                                and(upsert_guard, Some(Condition::Test(ColumnRef { table, column, json_path: Vec::new() }, held)));
+                        }
+                    }
+                }
+                if let Some(readable) = read_filter.filter(|_| matches!(req.action, Action::Insert | Action::Put)) {
+                    if table.primary_key.is_empty() {
+                        return Err(a.denied(format!("permission denied for table {} (reading the written rows)", table.name)));
+                    }
+                    if upsert {
+                        upsert_guard = and(upsert_guard, Some(readable.clone()));
+                    }
+                    check = and(check, Some(readable));
                 }
             }
             let rollback = match (opts.tx_end, req.prefer.tx) {
@@ -892,12 +925,29 @@ impl<'c> Resolver<'c, '_> {
     /// The relationship an embed names, or PGRST200 / PGRST201.
     fn relationship(&self, e: &EmbedItem) -> Result<&'c Relationship, ApiError> {
         let catalog = self.catalog;
-        // Relationships to what the caller cannot read do not exist for them.
-        let readable = |i: usize| self.access.is_none_or(|a| a.rule(catalog.table_at(i), Verb::Read).is_some());
+        // Relationships the caller cannot follow do not exist for them: the
+        // related table and every column the join reads must be readable
+        // (a join on a hidden column would reveal its values), and a
+        // junction must have no row filter (the join could not apply it;
+        // embedding the junction itself does).
+        let own = |c: &String| self.read.as_ref().is_none_or(|r| r.allows_column(c));
+        let readable = |i: usize, cols: Vec<&String>, junction: bool| match self.access {
+            None => true,
+            Some(a) => a
+                .rule(catalog.table_at(i), Verb::Read)
+                .is_some_and(|r| cols.iter().all(|c| r.allows_column(c)) && !(junction && r.filter.is_some())),
+        };
         let all: Vec<&'c Relationship> = catalog
             .relationships(self.table)
             .iter()
-            .filter(|r| readable(r.target) && r.junction.as_ref().is_none_or(|j| readable(j.table)))
+            .filter(|r| match &r.junction {
+                None => r.columns.iter().all(|(o, _)| own(o)) && readable(r.target, r.columns.iter().map(|(_, t)| t).collect(), false),
+                Some(j) => {
+                    j.origin_columns.iter().all(|(_, o)| own(o))
+                        && readable(r.target, j.target_columns.iter().map(|(_, t)| t).collect(), false)
+                        && readable(j.table, j.origin_columns.iter().chain(&j.target_columns).map(|(c, _)| c).collect(), true)
+                }
+            })
             .collect();
         // By the related table's name (a self-reference by name means the
         // rows pointing here, as in PostgREST); else by a foreign key's

@@ -13,8 +13,15 @@
 //! - a column it may not read is, in select, filters, order, embeds and
 //!   error messages, a column that does not exist; `*` is the readable ones;
 //! - writing a column it may not write is 403;
+//! - a relationship whose join reads a column the role may not read, or goes
+//!   through a junction it reads under a row filter, does not exist;
 //! - row filters narrow reads, counts, updates and deletes; checks refuse
-//!   (403, nothing written) rows outside them after inserts and updates.
+//!   (403, nothing written) rows outside them after inserts and updates;
+//! - a write that returns its rows (`return=representation`) reads them: it
+//!   only updates or deletes rows the role may read, and refuses (403) an
+//!   insert or upsert whose rows it may not read;
+//! - an upsert (or PUT) merging into an existing row may not change a column
+//!   the create rule presets and the update rule does not let it write (403).
 //!
 //! [`Policy`] is the table-driven implementation of [`Authorize`]; implement
 //! the trait to decide in Rust.

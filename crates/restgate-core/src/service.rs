@@ -310,6 +310,9 @@ impl RestGate {
                 None => None,
             },
         };
+        // As in `AuthLayer`: an identity without a role (a JWT without the role
+        // claim, outside an `Authenticators` chain) is no identity.
+        let identity = identity.filter(|id| !id.role.is_empty());
         let access = match (&inner.policy, &identity) {
             (Some(policy), Some(identity)) => Some(plan::Access { identity, policy: &**policy }),
             (Some(_), None) => return Err(AuthError::Missing.into()),

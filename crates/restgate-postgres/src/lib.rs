@@ -184,7 +184,8 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
                 "40001" | "40P01" => K::Serialization,
                 "57014" => K::Timeout,
                 "25006" => K::ReadOnly,
-                "42P10" | "42704" => K::InvalidValue,
+                // 42804 (`is.true` on a non-boolean), 42883 (`like` on a number): the request's fault.
+                "42P10" | "42704" | "42804" | "42883" => K::InvalidValue,
                 c if c.starts_with("22") => K::InvalidValue,
                 c if c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03" || c == "53300" => K::Unavailable,
                 _ => K::Other,

@@ -89,6 +89,21 @@ impl RequestBuilder<'_> {
         self
     }
 
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// An API key in the `apikey` header.
+    pub fn api_key(self, key: &str) -> Self {
+        self.header("apikey", key)
+    }
+
+    /// A `Cookie: <name>=<value>` header.
+    pub fn cookie(self, name: &str, value: &str) -> Self {
+        self.header("cookie", &format!("{name}={value}"))
+    }
+
     /// A JSON body.
     pub fn json(self, body: Value) -> Self {
         self.raw("application/json", body.to_string())

@@ -139,6 +139,17 @@ async fn views_carry_their_base_tables_foreign_keys() {
 }
 
 #[tokio::test]
+async fn operators_on_the_wrong_type_are_400() {
+    run(&PgHarness, |t: TestGate| async move {
+        // PostgreSQL refuses these at plan time (42804, 42883): the client's error, never a 500.
+        t.get("/people?id=is.true").await.assert_error(400, "42804");
+        t.get("/people?id=like.1*").await.assert_error(400, "42883");
+        t.get("/people?or=(id.ilike.*1*,name.eq.Ada)").await.assert_error(400, "42883");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn planned_and_estimated_counts() {
     run(&PgHarness, |t: TestGate| async move {
         let r = t.req(http::Method::GET, "/docs?limit=1").header("prefer", "count=planned").send().await;

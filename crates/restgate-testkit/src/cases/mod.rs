@@ -32,6 +32,7 @@ pub mod errors;
 pub mod filters;
 pub mod media;
 pub mod range;
+pub mod security;
 pub mod select;
 pub mod types;
 pub mod writes;
@@ -113,6 +114,25 @@ macro_rules! conformance_suite {
                 write_with_an_invalid_embed_writes_nothing,
             ],
             adapter: [mounted_under_a_prefix_next_to_user_routes],
+            security: [
+                hidden_table_is_404_like_a_missing_one, hints_name_only_visible_tables,
+                hidden_table_in_an_embed_is_like_a_missing_relationship, verbs_are_allowed_or_denied_by_role,
+                reading_back_a_write_needs_the_read_verb, options_allow_lists_only_allowed_verbs,
+                openapi_lists_only_what_the_caller_may_use, hidden_column_is_like_a_missing_one_everywhere,
+                star_expands_to_readable_columns_only, writing_a_column_that_is_not_writable_is_403,
+                tenants_see_only_their_rows_whatever_the_filter, counts_and_ranges_count_only_own_rows,
+                embeds_apply_the_embedded_tables_row_filter, patch_and_delete_touch_only_own_rows,
+                upsert_onto_another_tenants_key_is_403, upsert_cannot_rewrite_a_preset_the_update_rule_does_not_allow,
+                put_onto_another_tenants_key_is_403, location_points_at_a_row_only_its_tenant_sees,
+                errors_do_not_reveal_other_tenants_data, insert_check_refuses_rows_of_another_tenant,
+                update_check_refuses_moving_rows_to_another_tenant, presets_override_what_the_client_sends,
+                missing_claims_match_no_row, claim_values_cannot_change_a_filters_structure,
+                expired_or_not_yet_valid_tokens_are_401_pgrst303, bad_tokens_are_401_pgrst301,
+                no_credentials_without_anonymous_role_is_401_pgrst302, bare_jwt_authenticator_refuses_requests_without_a_role,
+                token_in_a_cookie_is_accepted, api_keys_valid_unknown_and_in_the_wrong_header,
+                revoked_api_key_is_401_like_an_unknown_one, embeds_through_a_hidden_column_do_not_exist,
+                many_to_many_through_a_filtered_junction_does_not_exist, writes_return_only_rows_the_caller_may_read,
+            ],
         }
     };
 }
