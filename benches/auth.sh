@@ -49,14 +49,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start() { # NAME ARGS… → prints the URL
+start() { # NAME ARGS… → sets SERVER_URL (not in a subshell: PIDS must see the server)
     local name=$1 log="$WORK/$1.log" pid i addr
     "$BIN/restgate-bench-server" "${@:2}" --listen 127.0.0.1:0 >"$log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
     for ((i = 0; i < 100; i++)); do
         addr=$(grep -o "listening on http://127.0.0.1:[0-9]*" "$log" 2>/dev/null | head -n1 | sed 's/^listening on //') || true
-        [[ -n $addr ]] && { echo "$addr"; return 0; }
+        if [[ -n $addr ]]; then
+            SERVER_URL=$addr
+            return 0
+        fi
         kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$name exited during startup"; }
         sleep 0.1
     done
@@ -75,8 +78,10 @@ PY
 )
 
 "$BIN/restgate-bench-seed" --db "$WORK/bench.db" >/dev/null
-OPEN=$(start open --db "$WORK/bench.db")
-SECURED=$(start secured --db "$WORK/bench.db" --jwt-secret "$SECRET")
+start open --db "$WORK/bench.db"
+OPEN=$SERVER_URL
+start secured --db "$WORK/bench.db" --jwt-secret "$SECRET"
+SECURED=$SERVER_URL
 
 # Same body from both; the secured one refuses a request without the token.
 a=$(curl -fsS "$OPEN$PATH_QUERY")
