@@ -15,8 +15,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, HeaderValue, Method};
+use restgate::core::auth::{Authenticate, Jwt};
 use restgate::core::catalog::{Catalog, Column, Table};
-use restgate::core::plan::{plan, Plan, PlanOptions};
+use restgate::core::plan::{plan, plan_for, Access, Plan, PlanOptions};
+use restgate::core::policy::{Policy, RowFilter, Rule, Verb};
 use restgate::core::request::ApiRequest;
 use restgate::core::sql::{
     read_statement, write_statements, Dialect, MySqlDialect, PostgresDialect, SqliteDialect, Statement, WriteReturn,
@@ -173,6 +175,36 @@ fn bench_pipeline(c: &mut Criterion) {
     g.bench_function("headline/plan", |b| b.iter(|| plan(black_box(&req), black_box(&catalog), &opts).expect("plan")));
     let Plan::Read(read) = plan(&req, &catalog, &opts).expect("plan") else { panic!("not a read") };
     g.bench_function("headline/render_sqlite", |b| b.iter(|| read_statement(&SqliteDialect, black_box(&read)).expect("render")));
+    g.finish();
+
+    // Authentication and policy: verifying an HS256 JWT, and planning the
+    // headline read under a role whose row filter comes from a claim.
+    let mut g = c.benchmark_group("auth");
+    let secret = "a-bench-secret-of-at-least-32-bytes!!";
+    let jwt = Jwt::hs256(secret).build().expect("jwt");
+    let claims = serde_json::json!({"role": "member", "tenant": "acme", "exp": 4_102_444_800u64});
+    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))
+        .expect("token");
+    let (parts, ()) = http::Request::builder()
+        .uri("/people")
+        .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(())
+        .expect("request")
+        .into_parts();
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let identity = rt.block_on(jwt.authenticate(&parts)).expect("valid").expect("identity");
+    g.bench_function("jwt_hs256_verify", |b| b.iter(|| rt.block_on(jwt.authenticate(black_box(&parts))).expect("valid")));
+    let policy = Policy::new().grant(
+        "member",
+        "people",
+        [Verb::Read],
+        Rule::new().columns(["id", "name", "age", "city", "active"]).filter(RowFilter::parse("city=eq.{claims.tenant}").expect("filter")),
+    );
+    let access = Access { identity: &identity, policy: &policy };
+    g.bench_function("headline/plan_with_policy", |b| {
+        b.iter(|| plan_for(black_box(&req), black_box(&catalog), &opts, Some(access)).expect("plan"))
+    });
+    g.bench_function("headline/plan_without_policy", |b| b.iter(|| plan(black_box(&req), black_box(&catalog), &opts).expect("plan")));
     g.finish();
 }
 
