@@ -1,7 +1,8 @@
 //! JSON Web Tokens (cargo feature `jwt`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -78,7 +79,16 @@ pub struct Jwt {
     role_claim: ClaimPath,
     cookie: Option<String>,
     leeway: u64,
+    /// Tokens verified lately: token → (claims, valid until, unix seconds).
+    /// Only successful verifications are kept, never past the token's own
+    /// expiry, so a hit answers exactly as verifying again would.
+    verified: Mutex<HashMap<String, (Value, u64)>>,
 }
+
+/// Verified tokens kept at most (the map is emptied when full).
+const VERIFIED_CAPACITY: usize = 4096;
+/// How long a verified token is kept at most, in seconds.
+const VERIFIED_SECONDS: u64 = 300;
 
 struct VerifyKey {
     kid: Option<String>,
@@ -149,6 +159,31 @@ impl Jwt {
 
     /// Verifies `token` and returns its claims.
     fn verify(&self, token: &str) -> Result<Value, AuthError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Ok(cache) = self.verified.lock() {
+            if let Some((claims, until)) = cache.get(token) {
+                if now < *until {
+                    return Ok(claims.clone());
+                }
+            }
+        }
+        let claims = self.verify_uncached(token)?;
+        // Kept until its expiry (with the leeway it is accepted under), and
+        // not for long: nbf has passed, iat was checked.
+        let mut until = now + VERIFIED_SECONDS;
+        if let Some(exp) = claims.get("exp").and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64))) {
+            until = until.min(exp.saturating_add(self.leeway));
+        }
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(token.to_owned(), (claims.clone(), until));
+        }
+        Ok(claims)
+    }
+
+    fn verify_uncached(&self, token: &str) -> Result<Value, AuthError> {
         let parts = token.split('.').count();
         if parts != 3 {
             return Err(AuthError::invalid(format!("Expected 3 parts in JWT; got {parts}")));
@@ -468,7 +503,7 @@ impl JwtBuilder {
                 VerifyKey { kid, algorithms, key, validation: v }
             })
             .collect();
-        Ok(Jwt { keys, role_claim, cookie: self.cookie, leeway })
+        Ok(Jwt { keys, role_claim, cookie: self.cookie, leeway, verified: Mutex::new(HashMap::new()) })
     }
 }
 
