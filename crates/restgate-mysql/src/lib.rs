@@ -2,14 +2,18 @@
 //!
 //! [`MySqlBackend`] serves the tables and views of one database (the one
 //! the URL names: it is the schema) of a MariaDB 10.6+ or MySQL 8 server
-//! through a sqlx pool. Rows are built as JSON by the server
-//! (`JSON_OBJECT`) and streamed as text, one row at a time.
+//! through a sqlx pool. Rows are built as JSON by the server (on MariaDB
+//! a `CONCAT` of JSON texts, arrays joined with `GROUP_CONCAT`; on MySQL
+//! `JSON_OBJECT` and `JSON_ARRAYAGG`) and streamed as text, one row at a
+//! time.
 //! Neither server has RETURNING for every write, so writes read their rows
 //! back by primary key inside the same transaction.
 //!
 //! Every connection [`connect`](MySqlBackend::connect) opens runs with
 //! `time_zone = '+00:00'`, a strict `sql_mode` (bad values are errors, not
-//! warnings; `ANSI_QUOTES` off).
+//! warnings; `ANSI_QUOTES` off) and `group_concat_max_len` at 1 GiB, above
+//! any `max_allowed_packet` (MariaDB builds embedded arrays with
+//! `GROUP_CONCAT`, which cuts its result at that length).
 //!
 //! # Example
 //!
@@ -51,10 +55,17 @@ use sqlx::{AssertSqlSafe, Executor, MySql, Row, Transaction};
 
 pub use sqlx::mysql::MySqlPool as Pool;
 
-/// The session settings every connection gets.
+/// The session settings every connection gets. `group_concat_max_len`:
+/// MariaDB's embedded arrays are `GROUP_CONCAT`s, cut (with a warning
+/// only) at this many bytes or at `max_allowed_packet`, whichever is
+/// lower; 1 GiB is the largest `max_allowed_packet`, so only that limit
+/// is left, where the cut text is NULL and the read fails (see
+/// [`push_row`]). The MariaDB dialect refuses to build arrays where it is
+/// lower than `max_allowed_packet` (a pool from
+/// [`MySqlBackend::from_pool`] without the setting).
 const SESSION: &str =
     "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', \
-     time_zone = '+00:00'";
+     time_zone = '+00:00', group_concat_max_len = 1073741824";
 
 /// How [`MySqlOptions::connect`] opens the pool.
 #[derive(Debug, Clone)]
@@ -148,8 +159,10 @@ impl MySqlBackend {
 
     /// Serves an existing pool; asks the server whether it is MariaDB or
     /// MySQL. Its connections should use a database (the served schema),
-    /// `time_zone = '+00:00'` and a strict `sql_mode` without
-    /// `ANSI_QUOTES` (see the crate docs).
+    /// `time_zone = '+00:00'`, a strict `sql_mode` without `ANSI_QUOTES`
+    /// and, on MariaDB, a `group_concat_max_len` of at least
+    /// `max_allowed_packet` (see the crate docs): reads with a to-many
+    /// embed fail (500) on a connection with less.
     pub async fn from_pool(pool: MySqlPool) -> Result<Self, sqlx::Error> {
         let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&pool).await?;
         Ok(MySqlBackend { pool, mariadb: version.to_ascii_lowercase().contains("mariadb") })
@@ -222,13 +235,29 @@ fn acquire_error(pool: &MySqlPool, e: sqlx::Error) -> BackendError {
     classify(e)
 }
 
-/// A row holds one JSON object, or the objects of a whole read joined with
-/// commas (NULL when there were none); either is appended as it is.
-fn push_row(rows: &mut JsonRows, row: &MySqlRow) -> Result<(), sqlx::Error> {
-    if let Some(bytes) = row.try_get_unchecked::<Option<&[u8]>, _>(0)? {
-        rows.push_joined(bytes);
+/// A row holds one JSON object (neither MySQL dialect joins a read's rows
+/// into one text), appended as it is, without a scan for row boundaries.
+///
+/// A NULL row or one holding a NUL byte is text the server cut: a `CONCAT`
+/// longer than `max_allowed_packet` is NULL, and the MariaDB dialect marks
+/// an embedded object or array that is with a NUL (JSON strings escape
+/// it, so no text restgate builds has one), as it does every array where
+/// `group_concat_max_len` is below `max_allowed_packet`. The read fails
+/// rather than serve a body without the row, with `null` for the object
+/// or with a shorter array.
+fn push_row(rows: &mut JsonRows, row: &MySqlRow) -> Result<(), BackendError> {
+    match row.try_get_unchecked::<Option<&[u8]>, _>(0).map_err(classify)? {
+        Some(bytes) if !bytes.contains(&0) => {
+            rows.push(bytes);
+            Ok(())
+        }
+        _ => Err(BackendError::new(
+            BackendErrorKind::Other,
+            Some("54000".to_owned()),
+            "the server cut a row's JSON text: a row or an embedded array is longer than max_allowed_packet, \
+             or group_concat_max_len is lower than max_allowed_packet",
+        )),
     }
-    Ok(())
 }
 
 async fn fetch_rows<'e, E>(exec: E, stmt: &Statement) -> Result<JsonRows, BackendError>
@@ -238,7 +267,7 @@ where
     let mut rows = JsonRows::new();
     let mut stream = query(stmt).fetch(exec);
     while let Some(row) = stream.try_next().await.map_err(classify)? {
-        push_row(&mut rows, &row).map_err(classify)?;
+        push_row(&mut rows, &row)?;
     }
     Ok(rows)
 }

@@ -32,7 +32,10 @@
 //!     r#"SELECT string_agg(row_to_json("_rg_row".*)::text, ',') FROM (SELECT "id" AS "id" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS "_rg_row""#
 //! );
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
-//! assert_eq!(s.sql, "SELECT JSON_COMPACT(JSON_OBJECT('id', `id`)) AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5");
+//! assert_eq!(
+//!     s.sql,
+//!     r#"SELECT CONCAT('{\"id\":', COALESCE(JSON_QUOTE(`id`), CONVERT(`id` USING utf8mb4), 'null'), '}') AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5"#
+//! );
 //! ```
 
 mod dialect;
