@@ -36,6 +36,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `->>` is percent-encoded: a URI may not hold a raw `>`.
     println!("  curl '{base}/customers?select=id,name,city:profile-%3E%3Ecity&vip=is.true'");
     println!("  curl '{base}/orders?status=in.(paid,shipped)&order=placed_at.desc' -H 'Prefer: count=exact'");
+    // Related rows from the foreign keys, nested in one statement.
+    println!("  curl '{base}/customers?select=name,orders(id,status,order_items(quantity,products(name)))&orders.order=id'");
     println!(
         "  curl '{base}/products' -H 'Content-Type: application/json' -H 'Prefer: return=representation' \\\n       -d '{{\"name\": \"Desk lamp\", \"price\": 34.5, \"tags\": [\"lighting\"]}}'"
     );
