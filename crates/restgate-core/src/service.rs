@@ -303,10 +303,11 @@ impl RestGate {
             Some(r) if r.starts_with('/') => r,
             _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "PGRST125", "Invalid path specified in request URL")),
         };
-        let identity = match parts.extensions.get::<Identity>() {
-            Some(id) => Some(id.clone()),
+        // Borrowed when a layer put it in the extensions: no copy of the claims.
+        let identity: Option<std::borrow::Cow<'_, Identity>> = match parts.extensions.get::<Identity>() {
+            Some(id) => Some(std::borrow::Cow::Borrowed(id)),
             None => match &inner.authenticator {
-                Some(a) => a.authenticate(&parts).await?,
+                Some(a) => a.authenticate(&parts).await?.map(std::borrow::Cow::Owned),
                 None => None,
             },
         };
