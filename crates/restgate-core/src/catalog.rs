@@ -285,6 +285,9 @@ pub struct Column {
     pub sql_type: String,
     /// The logical type restgate renders and coerces by.
     pub ty: ColumnType,
+    /// How the database holds the value, where a read cannot take it as it
+    /// is (set by the backend's introspection; [`Storage::Native`] otherwise).
+    pub storage: Storage,
     /// NULL allowed.
     pub nullable: bool,
     /// The DEFAULT expression, if any.
@@ -314,6 +317,7 @@ impl Column {
         Column {
             name: name.into(),
             ty: ColumnType::from_sql(&sql_type),
+            storage: Storage::Native,
             sql_type,
             nullable: true,
             default: None,
@@ -332,6 +336,34 @@ impl Column {
         self.nullable = false;
         self
     }
+}
+
+/// How the database holds a column's value, when that is not a form its
+/// logical type can show as it is. The dialect reads (and writes) such a
+/// column through an expression; filters compare what the reads show.
+///
+/// ```
+/// use restgate_core::catalog::{Column, ColumnType, Storage};
+/// let mut mask = Column::new("mask", "bit(8)");
+/// mask.ty = ColumnType::Integer;
+/// mask.storage = Storage::Number; // MySQL hands out BIT(8) as a byte: read `mask + 0`
+/// assert_eq!(Column::new("id", "int").storage, Storage::Native);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Storage {
+    /// As the logical type shows it (every SQLite and PostgreSQL column).
+    #[default]
+    Native,
+    /// A number the server hands out in another form than its digits:
+    /// MySQL/MariaDB `BIT(n)` (bytes) and `ZEROFILL` columns (padded with
+    /// zeros), read as `col + 0`. Comparisons and ORDER BY take the column
+    /// as it is, which the server compares as a number; `like` and `match`
+    /// the text reads show.
+    Number,
+    /// A spatial value (MySQL/MariaDB `GEOMETRY`, `POINT`, …): read as
+    /// GeoJSON (`ST_AsGeoJSON`), written from GeoJSON (`ST_GeomFromGeoJSON`).
+    Geometry,
 }
 
 /// The base-table column a view's column shows.
@@ -674,6 +706,9 @@ impl ColumnType {
     /// assert_eq!(ColumnType::from_sql("timestamp with time zone"), ColumnType::TimestampTz);
     /// assert_eq!(ColumnType::from_sql("tinyint(1)"), ColumnType::Boolean);
     /// assert_eq!(ColumnType::from_sql("_int4"), ColumnType::Array);
+    /// assert_eq!(ColumnType::from_sql("bigint(20) unsigned"), ColumnType::Integer);
+    /// // Only integer type names are integers, not every name holding "int".
+    /// assert_eq!(ColumnType::from_sql("point"), ColumnType::Text);
     /// ```
     pub fn from_sql(declared: &str) -> ColumnType {
         let t = declared.trim().to_ascii_lowercase();
@@ -695,7 +730,7 @@ impl ColumnType {
             "timestamp" | "datetime" if t.contains("with time zone") && !t.contains("without") => ColumnType::TimestampTz,
             "timestamp" | "datetime" => ColumnType::Timestamp,
             "time" | "timetz" => ColumnType::Time,
-            _ if base.contains("int") || base == "serial" || base == "bigserial" || base == "smallserial" => ColumnType::Integer,
+            _ if is_integer(&t) => ColumnType::Integer,
             _ => ColumnType::Text,
         }
     }
@@ -736,5 +771,121 @@ impl ColumnType {
             ColumnType::Array => "array",
             ColumnType::Enum => "enum",
         }
+    }
+}
+
+/// Whether a lowercase declared type names an integer: one of the integer
+/// names of the three databases, with any display width (`int(11)`) and
+/// `unsigned`/`signed`/`zerofill` modifiers (`bigint(20) unsigned`), or
+/// SQLite's `unsigned big int`. Not every name holding `int`: `point`,
+/// `interval` and `int4range` are not integers.
+fn is_integer(t: &str) -> bool {
+    let mut bare = String::with_capacity(t.len());
+    let mut depth = 0u32;
+    for c in t.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
+                bare.push(' ');
+            }
+            c if depth == 0 => bare.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = bare.split_whitespace().filter(|w| !matches!(*w, "unsigned" | "signed" | "zerofill")).collect();
+    match words.as_slice() {
+        ["big", "int"] => true,
+        [name] => matches!(
+            *name,
+            "tinyint"
+                | "smallint"
+                | "mediumint"
+                | "middleint"
+                | "int"
+                | "integer"
+                | "bigint"
+                | "int1"
+                | "int2"
+                | "int3"
+                | "int4"
+                | "int8"
+                | "serial"
+                | "smallserial"
+                | "bigserial"
+                | "serial2"
+                | "serial4"
+                | "serial8"
+        ),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ColumnType;
+
+    #[test]
+    fn integer_names_with_widths_and_modifiers_are_integers() {
+        for t in [
+            "int",
+            "INTEGER",
+            "int(11)",
+            "int unsigned",
+            "int(10) unsigned",
+            "bigint(20) unsigned",
+            "bigint(20) unsigned zerofill",
+            "int(5) unsigned zerofill",
+            "mediumint",
+            "mediumint(8) unsigned",
+            "smallint",
+            "tinyint(4)",
+            "tinyint(3) unsigned",
+            "int2",
+            "int4",
+            "int8",
+            "serial",
+            "bigserial",
+            "smallserial",
+            "UNSIGNED BIG INT",
+        ] {
+            assert_eq!(ColumnType::from_sql(t), ColumnType::Integer, "{t}");
+        }
+        // tinyint(1) stays MySQL's boolean.
+        assert_eq!(ColumnType::from_sql("tinyint(1)"), ColumnType::Boolean);
+        assert_eq!(ColumnType::from_sql("tinyint(1) unsigned"), ColumnType::Boolean);
+    }
+
+    #[test]
+    fn names_merely_holding_int_are_not_integers() {
+        for t in [
+            "point",
+            "POINT",
+            "geometry",
+            "linestring",
+            "polygon",
+            "multipoint",
+            "multilinestring",
+            "multipolygon",
+            "geometrycollection",
+            "geomcollection",
+            "interval",
+            "int4range",
+            "int8multirange",
+            "constraint",
+            "print",
+        ] {
+            assert_eq!(ColumnType::from_sql(t), ColumnType::Text, "{t}");
+        }
+    }
+
+    #[test]
+    fn other_types_are_unchanged() {
+        assert_eq!(ColumnType::from_sql("decimal(10,2) unsigned zerofill"), ColumnType::Numeric);
+        assert_eq!(ColumnType::from_sql("double precision"), ColumnType::Float);
+        assert_eq!(ColumnType::from_sql("character varying(20)"), ColumnType::Text);
+        assert_eq!(ColumnType::from_sql("_int4"), ColumnType::Array);
+        assert_eq!(ColumnType::from_sql("int[]"), ColumnType::Array);
+        assert_eq!(ColumnType::from_sql("bit(8)"), ColumnType::Text);
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, ColumnType, Table};
+use crate::catalog::{Catalog, Column, ColumnType, Storage, Table};
 use crate::plan::Access;
 use crate::policy::{Rule, Verb};
 use crate::response::Body;
@@ -29,11 +29,19 @@ fn schema_of(ty: ColumnType) -> Value {
     }
 }
 
+/// A column's schema: its logical type's, a GeoJSON object for a spatial column.
+fn column_schema(c: &Column) -> Value {
+    match c.storage {
+        Storage::Geometry => json!({"type": "object", "description": "GeoJSON geometry"}),
+        _ => schema_of(c.ty),
+    }
+}
+
 fn table_schema(t: &Table, shown: &dyn Fn(&str) -> bool) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
     for c in t.columns.iter().filter(|c| shown(&c.name)) {
-        let mut s = schema_of(c.ty);
+        let mut s = column_schema(c);
         if let Value::Object(m) = &mut s {
             if c.nullable && m.contains_key("type") {
                 let ty = m["type"].clone();

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use restgate_core::catalog::{Catalog, Column, ColumnType, ForeignKey, Table, TableKind};
+use restgate_core::catalog::{Catalog, Column, ColumnType, ForeignKey, Storage, Table, TableKind};
 use restgate_core::error::BackendError;
 use sqlx::{MySqlPool, Row};
 
@@ -87,8 +87,44 @@ fn column_type(column_type: &str, data_type: &str) -> ColumnType {
         // MariaDB's native UUID; CHAR(36) is MySQL's usual uuid spelling.
         "uuid" => ColumnType::Uuid,
         "char" if column_type.eq_ignore_ascii_case("char(36)") => ColumnType::Uuid,
+        // BIT(1) is a flag, as tinyint(1) is; wider BITs are the number
+        // their bits spell (read as such, see `storage`).
         "bit" if column_type.eq_ignore_ascii_case("bit(1)") => ColumnType::Boolean,
+        "bit" => ColumnType::Integer,
+        // Spatial values are GeoJSON.
+        d if is_spatial(d) => ColumnType::Json,
         _ => ColumnType::from_sql(column_type),
+    }
+}
+
+/// The spatial DATA_TYPEs of MySQL and MariaDB.
+fn is_spatial(data_type: &str) -> bool {
+    matches!(
+        data_type,
+        "geometry"
+            | "point"
+            | "linestring"
+            | "polygon"
+            | "multipoint"
+            | "multilinestring"
+            | "multipolygon"
+            | "geometrycollection"
+            | "geomcollection"
+    )
+}
+
+/// How the server holds a column's value, from its COLUMN_TYPE and
+/// DATA_TYPE: BIT(n) as bytes and ZEROFILL numbers as padded digits
+/// (`int(5) unsigned zerofill`), both read as numbers; spatial types as
+/// geometries, read and written as GeoJSON.
+fn storage(column_type: &str, data_type: &str) -> Storage {
+    let data_type = data_type.to_ascii_lowercase();
+    if data_type == "bit" || column_type.to_ascii_lowercase().split_whitespace().any(|w| w == "zerofill") {
+        Storage::Number
+    } else if is_spatial(&data_type) {
+        Storage::Geometry
+    } else {
+        Storage::Native
     }
 }
 
@@ -138,6 +174,7 @@ pub(crate) async fn catalog(pool: &MySqlPool, mariadb: bool) -> Result<Catalog, 
         let extra: String = r.get::<Option<String>, _>(6).unwrap_or_default().to_ascii_lowercase();
         let mut c = Column::new(name.clone(), ctype.clone());
         c.ty = column_type(&ctype, &dtype);
+        c.storage = storage(&ctype, &dtype);
         if json_cols.iter().any(|(t, col)| *t == table && *col == name) {
             c.ty = ColumnType::Json;
         }
@@ -216,5 +253,25 @@ mod tests {
         assert_eq!(column_type("timestamp(6)", "timestamp"), ColumnType::TimestampTz);
         assert_eq!(column_type("datetime(6)", "datetime"), ColumnType::Timestamp);
         assert_eq!(column_type("char(36)", "char"), ColumnType::Uuid);
+    }
+
+    #[test]
+    fn bits_zerofill_and_spatial_types() {
+        assert_eq!(column_type("bit(1)", "bit"), ColumnType::Boolean);
+        assert_eq!(column_type("bit(8)", "bit"), ColumnType::Integer);
+        assert_eq!(column_type("int(5) unsigned zerofill", "int"), ColumnType::Integer);
+        assert_eq!(column_type("decimal(8,2) unsigned zerofill", "decimal"), ColumnType::Numeric);
+        assert_eq!(column_type("mediumint(8) unsigned", "mediumint"), ColumnType::Integer);
+        assert_eq!(column_type("point", "point"), ColumnType::Json);
+        assert_eq!(column_type("geometry", "geometry"), ColumnType::Json);
+        assert_eq!(column_type("multipolygon", "multipolygon"), ColumnType::Json);
+
+        assert_eq!(storage("bit(1)", "bit"), Storage::Number);
+        assert_eq!(storage("bit(64)", "bit"), Storage::Number);
+        assert_eq!(storage("int(5) unsigned zerofill", "int"), Storage::Number);
+        assert_eq!(storage("point", "point"), Storage::Geometry);
+        assert_eq!(storage("geometrycollection", "geometrycollection"), Storage::Geometry);
+        assert_eq!(storage("int(11)", "int"), Storage::Native);
+        assert_eq!(storage("bigint(20) unsigned", "bigint"), Storage::Native);
     }
 }

@@ -202,6 +202,10 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
                 1365 => (K::InvalidValue, Some("22012")),
                 // Invalid regular expressions: MariaDB's PCRE (1139), MySQL's ICU (3685-3699).
                 1139 | 3685..=3699 => (K::InvalidValue, Some("2201B")),
+                // GeoJSON a spatial column cannot take: MariaDB's malformed
+                // (4048) or empty (4076) documents, MySQL's (3072-3075), and
+                // a geometry in another SRID than the column's (3643).
+                4048 | 4076 | 3072..=3075 | 3643 => (K::InvalidValue, Some("22023")),
                 1213 | 1205 => (K::Serialization, None),
                 // Statement timeouts and interrupted statements: PostgreSQL's code.
                 1969 | 3024 | 1317 => (K::Timeout, Some("57014")),

@@ -103,10 +103,6 @@ fn logical_type(category: &str, base_kind: &str, base_name: &str) -> ColumnType 
         ColumnType::Array
     } else if base_kind == "e" {
         ColumnType::Enum
-    } else if matches!(base_name, "interval" | "point") {
-        // Names `from_sql` would take for integers (they contain "int", as
-        // SQLite's affinity rules read them); PostgreSQL renders them as text.
-        ColumnType::Text
     } else {
         ColumnType::from_sql(base_name)
     }
@@ -195,4 +191,20 @@ pub(crate) async fn catalog(pool: &PgPool, schemas: &[String]) -> Result<Catalog
         }
     }
     Ok(Catalog::new(schemas.to_vec(), tables))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_holding_int_are_integers_only_when_they_are() {
+        for name in ["int2", "int4", "int8"] {
+            assert_eq!(logical_type("N", "b", name), ColumnType::Integer, "{name}");
+        }
+        for name in ["interval", "point", "int4range", "int8range", "int4multirange"] {
+            assert_eq!(logical_type("X", "b", name), ColumnType::Text, "{name}");
+        }
+        assert_eq!(logical_type("A", "b", "_int4"), ColumnType::Array);
+    }
 }

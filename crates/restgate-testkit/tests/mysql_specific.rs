@@ -1,6 +1,7 @@
 //! Behaviour that is MySQL/MariaDB's own: documented exceptions to the
-//! shared suite. And the server-side failure paths: an unreachable server
-//! (503), a statement timeout and an exhausted pool (504).
+//! shared suite, and the server's own types (BIT, ZEROFILL, spatial). And
+//! the server-side failure paths: an unreachable server (503), a
+//! statement timeout and an exhausted pool (504).
 #![cfg(feature = "mysql")]
 
 use std::future::Future;
@@ -102,6 +103,183 @@ async fn planned_counts_come_from_the_optimizer() {
         assert_eq!(total(&r), 5);
     })
     .await;
+}
+
+/// Columns the server hands out in forms that are no JSON: BIT(1) and
+/// BIT(n) as bytes (0 is a NUL byte), ZEROFILL numbers as padded digits,
+/// spatial values as their binary form. Rows hold zeros and NULLs.
+const ODD_TYPES: &str = r#"
+CREATE TABLE shapes (
+    id    INT PRIMARY KEY,
+    flag  BIT(1),
+    mask  BIT(8),
+    code  INT(5) ZEROFILL,
+    price DECIMAL(6,2) ZEROFILL,
+    spot  POINT,
+    path  GEOMETRY
+);
+INSERT INTO shapes VALUES
+    (1, b'1', b'00000101', 42, 1.50, POINT(1, 2), ST_GeomFromText('LINESTRING(0 0, 1 1)')),
+    (2, b'0', b'00000000', 0, 0, POINT(-1.5, 3), ST_GeomFromText('POLYGON((0 0, 1 0, 1 1, 0 0))')),
+    (3, NULL, NULL, NULL, NULL, NULL, NULL),
+    (4, b'1', b'11111111', 7, 1234.50, POINT(0, 0), NULL);
+CREATE TABLE marks (
+    id       INT PRIMARY KEY,
+    shape_id INT NOT NULL,
+    bits     BIT(4),
+    FOREIGN KEY (shape_id) REFERENCES shapes (id)
+);
+INSERT INTO marks VALUES (1, 1, b'0000'), (2, 1, b'1010'), (3, 2, NULL);
+"#;
+
+/// A gate over a fresh database holding [`ODD_TYPES`].
+async fn odd_types() -> Option<TestGate> {
+    let db = MySqlTestDatabase::create().await?;
+    db.execute(ODD_TYPES).await;
+    let backend = MySqlOptions::new().pool_size(2).connect(&db.url()).await.expect("connect the backend");
+    Some(db.serve(backend, |b| b).await)
+}
+
+/// A GeoJSON point (whole coordinates as integers, as the server writes them).
+fn point(coordinates: serde_json::Value) -> serde_json::Value {
+    json!({"type": "Point", "coordinates": coordinates})
+}
+
+#[tokio::test]
+async fn bit_zerofill_and_spatial_columns_read_as_json_values() {
+    let Some(t) = odd_types().await else { return skip_unreachable("mysql") };
+    let r = t.get("/shapes?order=id").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!([
+            {"id": 1, "flag": true, "mask": 5, "code": 42, "price": 1.5, "spot": point(json!([1, 2])),
+             "path": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}},
+            {"id": 2, "flag": false, "mask": 0, "code": 0, "price": 0, "spot": point(json!([-1.5, 3])),
+             "path": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}},
+            {"id": 3, "flag": null, "mask": null, "code": null, "price": null, "spot": null, "path": null},
+            {"id": 4, "flag": true, "mask": 255, "code": 7, "price": 1234.5, "spot": point(json!([0, 0])), "path": null}
+        ])
+    );
+    // The same values inside embeds (a BIT 0 in an array or a to-one object too).
+    assert_eq!(
+        t.get_json("/shapes?select=id,marks(id,bits)&id=in.(1,2)&order=id").await,
+        json!([{"id": 1, "marks": [{"id": 1, "bits": 0}, {"id": 2, "bits": 10}]}, {"id": 2, "marks": [{"id": 3, "bits": null}]}])
+    );
+    assert_eq!(
+        t.get_json("/marks?select=id,bits,shapes(flag,mask,code,spot)&order=id").await,
+        json!([
+            {"id": 1, "bits": 0, "shapes": {"flag": true, "mask": 5, "code": 42, "spot": point(json!([1, 2]))}},
+            {"id": 2, "bits": 10, "shapes": {"flag": true, "mask": 5, "code": 42, "spot": point(json!([1, 2]))}},
+            {"id": 3, "bits": null, "shapes": {"flag": false, "mask": 0, "code": 0, "spot": point(json!([-1.5, 3]))}}
+        ])
+    );
+    // Casts, JSON paths into GeoJSON, and one object.
+    assert_eq!(
+        t.get_json("/shapes?select=id,mask::text,code::text,x:spot->coordinates->0,kind:spot->>type&id=eq.1").await,
+        json!([{"id": 1, "mask": "5", "code": "42", "x": 1, "kind": "Point"}])
+    );
+    let r = t.req(http::Method::GET, "/shapes?select=flag,mask&id=eq.2").header("accept", "application/vnd.pgrst.object+json").send().await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!({"flag": false, "mask": 0}));
+}
+
+#[tokio::test]
+async fn bit_zerofill_and_spatial_filters_take_the_values_reads_show() {
+    let Some(t) = odd_types().await else { return skip_unreachable("mysql") };
+    for (query, expected) in [
+        ("flag=eq.true", vec![1, 4]),
+        ("flag=eq.false", vec![2]),
+        ("flag=is.true", vec![1, 4]),
+        ("flag=is.false", vec![2]),
+        ("flag=neq.true", vec![2]),
+        ("flag=in.(false)", vec![2]),
+        ("mask=eq.5", vec![1]),
+        ("mask=eq.0", vec![2]),
+        ("mask=in.(0,255)", vec![2, 4]),
+        ("mask=gt.4", vec![1, 4]),
+        ("mask=lte.5", vec![1, 2]),
+        ("mask=is.null", vec![3]),
+        ("mask=not.eq.5", vec![2, 4]),
+        ("code=eq.42", vec![1]),
+        ("code=eq.0", vec![2]),
+        ("code=in.(7,42)", vec![1, 4]),
+        ("code=lt.10", vec![2, 4]),
+        ("code=like.4*", vec![1]),
+        ("price=eq.1.5", vec![1]),
+        ("price=gt.1", vec![1, 4]),
+        ("or=(mask.eq.0,code.eq.7)", vec![2, 4]),
+        (r#"spot=eq.{"type":"Point","coordinates":[1,2]}"#, vec![1]),
+        (r#"spot=eq.{"coordinates": [1.0, 2.0], "type": "Point"}"#, vec![1]),
+        (r#"spot=neq.{"type":"Point","coordinates":[1,2]}"#, vec![2, 4]),
+        ("spot=is.null", vec![3]),
+        ("spot->>type=eq.Point", vec![1, 2, 4]),
+        ("path->>type=eq.Polygon", vec![2]),
+    ] {
+        let r = t.get(&format!("/shapes?select=id&order=id&{query}")).await;
+        assert_eq!(r.status, 200, "{query}: {}", r.text());
+        assert_eq!(ids(&r.json()), expected, "{query}");
+    }
+    // ORDER BY the number, not the bytes or the padded digits.
+    assert_eq!(ids(&t.get_json("/shapes?select=id&order=mask.desc.nullslast").await), [4, 1, 2, 3]);
+    assert_eq!(ids(&t.get_json("/shapes?select=id&order=code.asc&code=not.is.null").await), [2, 4, 1]);
+    // Values of the wrong type are the usual 400s.
+    t.get("/shapes?mask=eq.five").await.assert_error(400, "22P02");
+    t.get("/shapes?flag=eq.maybe").await.assert_error(400, "22P02");
+}
+
+#[tokio::test]
+async fn bit_zerofill_and_spatial_values_round_trip_through_writes() {
+    let Some(t) = odd_types().await else { return skip_unreachable("mysql") };
+    let rows = json!([
+        {"id": 10, "flag": false, "mask": 0, "code": 9, "price": 2.25, "spot": point(json!([5, 6])),
+         "path": {"type": "LineString", "coordinates": [[1, 2], [3, 4.5]]}},
+        {"id": 11, "flag": true, "mask": 200, "code": 0, "price": 0, "spot": null, "path": point(json!([-7.25, 8]))}
+    ]);
+    let r = t.post("/shapes", rows.clone()).header("prefer", "return=representation").send().await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json(), rows);
+    assert_eq!(t.get_json("/shapes?id=gte.10&order=id").await, rows);
+
+    let r = t
+        .patch(
+            "/shapes?id=eq.10&select=id,flag,mask,code,spot",
+            json!({"flag": true, "mask": 17, "code": 123, "spot": point(json!([-1, 0.5]))}),
+        )
+        .header("prefer", "return=representation")
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!([{"id": 10, "flag": true, "mask": 17, "code": 123, "spot": point(json!([-1, 0.5]))}]));
+    let r = t.patch("/shapes?id=eq.10&select=id,spot", json!({"spot": null})).header("prefer", "return=representation").send().await;
+    assert_eq!(r.json(), json!([{"id": 10, "spot": null}]));
+
+    // Values the columns cannot hold are 400s, and nothing is written.
+    let before = t.snapshot("shapes", "id").await;
+    for (body, code) in [
+        (json!({"id": 20, "mask": 256}), "22001"),
+        (json!({"id": 20, "code": -1}), "22003"),
+        (json!({"id": 20, "spot": {"type": "Nowhere"}}), "22023"),
+        (json!({"id": 20, "spot": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}), "22P02"),
+        (json!({"id": 20, "spot": "POINT(1 2)"}), "22023"),
+    ] {
+        let r = t.post("/shapes", body.clone()).send().await;
+        assert_eq!((r.status.as_u16(), &r.json()["code"]), (400, &json!(code)), "{body}: {}", r.text());
+    }
+    assert_eq!(t.snapshot("shapes", "id").await, before);
+}
+
+#[tokio::test]
+async fn openapi_describes_bit_zerofill_and_spatial_columns() {
+    let Some(t) = odd_types().await else { return skip_unreachable("mysql") };
+    let doc = t.get_json("/").await;
+    let props = &doc["components"]["schemas"]["shapes"]["properties"];
+    assert_eq!(props["flag"], json!({"type": ["boolean", "null"]}));
+    assert_eq!(props["mask"], json!({"type": ["integer", "null"]}));
+    assert_eq!(props["code"], json!({"type": ["integer", "null"]}));
+    assert_eq!(props["price"], json!({"type": ["number", "null"]}));
+    assert_eq!(props["spot"], json!({"type": ["object", "null"], "description": "GeoJSON geometry"}));
+    assert_eq!(props["path"], json!({"type": ["object", "null"], "description": "GeoJSON geometry"}));
 }
 
 /// How long a request that must fail fast may take before the test fails

@@ -130,9 +130,16 @@ fn column(c: &Column) -> Expr {
     column_in(Scope::Bare, c)
 }
 
-/// The value expression of a reference, as filters and ORDER BY compare it.
-fn compared(d: &dyn Dialect, scope: Scope, r: &ColumnRef<'_>) -> Expr {
-    let e = column_in(scope, r.column);
+/// Column `c` in `scope` as reads show it ([`Dialect::column_value`]).
+fn shown_in(d: &dyn Dialect, scope: Scope, c: &Column) -> Expr {
+    d.column_value(column_in(scope, c), c.storage, false)
+}
+
+/// The value expression of a reference, as filters and ORDER BY compare
+/// it; `as_shown` takes the column as reads show it instead (patterns
+/// match the text a read shows, e.g. `42` and not a ZEROFILL `00042`).
+fn compared(d: &dyn Dialect, scope: Scope, r: &ColumnRef<'_>, as_shown: bool) -> Expr {
+    let e = d.column_value(column_in(scope, r.column), r.column.storage, !as_shown);
     if r.json_path.is_empty() {
         e
     } else {
@@ -178,7 +185,7 @@ fn related_from(d: &dyn Dialect, parent: Scope, r: &Related<'_>) -> Result<Selec
 
 /// A value of an object: a column, JSON path, cast.
 fn field_value(d: &dyn Dialect, scope: Scope, f: &OutputField<'_>) -> Expr {
-    let base = column_in(scope, f.source.column);
+    let base = shown_in(d, scope, f.source.column);
     let mut e = if f.source.json_path.is_empty() { base } else { d.json_path(base, &f.source.json_path, false) };
     if let Some(ty) = f.cast {
         e = d.cast(e, ty);
@@ -197,10 +204,10 @@ fn sort_exprs(d: &dyn Dialect, scope: Scope, order: &[OrderBy<'_>]) -> Result<Ve
 /// What one ORDER BY term sorts by: a column, or a to-one embed's column.
 fn sort_key(d: &dyn Dialect, scope: Scope, o: &OrderBy<'_>) -> Result<Expr, ApiError> {
     match &o.via {
-        None => Ok(compared(d, scope, &o.source)),
+        None => Ok(compared(d, scope, &o.source, false)),
         Some(r) => {
             let mut s = related_from(d, scope, r)?;
-            s.expr(compared(d, Scope::Alias(r.scope), &o.source)).limit(1);
+            s.expr(compared(d, Scope::Alias(r.scope), &o.source, false)).limit(1);
             Ok(Expr::SubQuery(None, Box::new(s.into())))
         }
     }
@@ -277,7 +284,10 @@ fn condition(d: &dyn Dialect, scope: Scope, c: &Cond<'_>) -> Result<Expr, ApiErr
         Cond::And(cs) => join(d, scope, cs, true)?,
         Cond::Or(cs) => join(d, scope, cs, false)?,
         Cond::Not(c) => condition(d, scope, c)?.not(),
-        Cond::Test(r, t) => test(d, compared(d, scope, r), r.json_path.is_empty().then_some(r.column), t)?,
+        Cond::Test(r, t) => {
+            let as_shown = matches!(t, Test::Pattern(..) | Test::QuantifiedPattern(..));
+            test(d, compared(d, scope, r, as_shown), r.json_path.is_empty().then_some(r.column), t)?
+        }
         Cond::Exists(r, yes) => {
             let mut s = related_from(d, scope, r)?;
             s.expr(Expr::cust("1"));
@@ -545,7 +555,8 @@ pub fn key_rows(
     lock: bool,
 ) -> Result<Statement, ApiError> {
     let mut s = Query::select();
-    s.expr(d.json_object(out.iter().map(|c| (c.name.clone(), d.json_value(column(c), c.ty))).collect())).from(table_ref(table));
+    s.expr(d.json_object(out.iter().map(|c| (c.name.clone(), d.json_value(shown_in(d, Scope::Bare, c), c.ty))).collect()))
+        .from(table_ref(table));
     if let Some(f) = filter {
         s.and_where(condition(d, top_scope(table, None, Some(f)), f)?);
     }
@@ -603,7 +614,9 @@ pub enum WriteReturn<'a, 'c> {
 fn returning_expr(d: &dyn Dialect, r: &WriteReturn<'_, '_>) -> Option<Expr> {
     match r {
         WriteReturn::Nothing => None,
-        WriteReturn::Keys(cols) => Some(d.json_object(cols.iter().map(|c| (c.name.clone(), d.json_value(column(c), c.ty))).collect())),
+        WriteReturn::Keys(cols) => {
+            Some(d.json_object(cols.iter().map(|c| (c.name.clone(), d.json_value(shown_in(d, Scope::Bare, c), c.ty))).collect()))
+        }
         WriteReturn::Rows(shape) => row_object(d, Scope::Bare, shape).ok(),
     }
 }

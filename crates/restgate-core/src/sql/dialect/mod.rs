@@ -7,7 +7,7 @@
 
 use sea_query::{DeleteStatement, Expr, ExprTrait, InsertStatement, NullOrdering, Order, SelectStatement, UpdateStatement, Values};
 
-use crate::catalog::{Column, ColumnType};
+use crate::catalog::{Column, ColumnType, Storage};
 use crate::error::ApiError;
 use crate::request::{FtsOperator, JsonKey, JsonStep, Operator};
 use crate::value::SqlValue;
@@ -223,6 +223,15 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// A column value of type `ty` made ready to be a JSON value.
     fn json_value(&self, e: Expr, ty: ColumnType) -> Expr;
+
+    /// The value of a column `e` the database holds as `storage`, as reads
+    /// show it or, with `compare`, as filters and ORDER BY compare it. The
+    /// column itself unless the dialect reads that storage otherwise (every
+    /// column is [`Storage::Native`] but some of MySQL's).
+    fn column_value(&self, e: Expr, storage: Storage, compare: bool) -> Expr {
+        let _ = (storage, compare);
+        e
+    }
 
     /// Objects are rows of a derived table turned to JSON whole
     /// (PostgreSQL's `row_to_json`): the renderer selects each key as a

@@ -17,7 +17,7 @@ use sea_query::{
 use super::{
     array_over_derived, element_value, json_bool, lit, object_pairs, pairs_to_args, ArrayQuery, BindContext, Dialect, Element, JsonItem,
 };
-use crate::catalog::{Column, ColumnType};
+use crate::catalog::{Column, ColumnType, Storage};
 use crate::error::ApiError;
 use crate::request::{JsonKey, JsonStep, Operator};
 use crate::value::SqlValue;
@@ -119,9 +119,11 @@ fn fill(template: &str, single: Option<&str>, e: Expr) -> Expr {
 /// is its text (`JSON_QUOTE` is NULL for a non-string, which is how an
 /// integer, or a column typed as text but holding numbers, e.g. `YEAR`,
 /// falls through to its text; `CONVERT … USING utf8mb4` rather than `CAST
-/// … AS CHAR`, which refuses geometry types, the catalog's `POINT` being
-/// an integer). Booleans, numbers, timestamps and binaries are formatted
-/// as before, minus `JSON_OBJECT`'s part.
+/// … AS CHAR`, which refuses geometry types). A number's text is its
+/// digits only when the server does not hold it as bits or padded digits:
+/// those columns come here as `col + 0` ([`column_value`]). Booleans,
+/// numbers, timestamps and binaries are formatted as before, minus
+/// `JSON_OBJECT`'s part.
 fn json_text(e: Expr, ty: ColumnType) -> Expr {
     let (template, single) = match ty {
         ColumnType::Boolean => ("(CASE WHEN ({v}) IS NULL THEN 'null' WHEN ({v}) THEN 'true' ELSE 'false' END)", None),
@@ -162,6 +164,22 @@ fn json_text(e: Expr, ty: ColumnType) -> Expr {
         _ => ("COALESCE(JSON_QUOTE({v}), CONVERT({v} USING utf8mb4), 'null')", None),
     };
     fill(template, single, e)
+}
+
+/// A column as reads show it and filters compare it. `BIT(n)` is bytes
+/// and a `ZEROFILL` number padded text to the client, JSON and string
+/// functions (a BIT value 0 is a NUL byte, which the backend takes for a
+/// cut text): reads take `col + 0`, the number; comparisons and ORDER BY
+/// the column itself, which the server compares as a number (and its index
+/// serves). A spatial value is GeoJSON both ways (`ST_AsGeoJSON`: the
+/// geometry's binary form is no JSON, and compares with nothing a request
+/// can hold).
+fn column_value(e: Expr, storage: Storage, compare: bool) -> Expr {
+    match (storage, compare) {
+        (Storage::Number, false) => fill("({v} + 0)", None, e),
+        (Storage::Geometry, _) => fill("ST_AsGeoJSON({v})", None, e),
+        _ => e,
+    }
 }
 
 fn json_value(e: Expr, ty: ColumnType, mariadb: bool) -> Expr {
@@ -275,6 +293,15 @@ fn json_path(e: Expr, path: &[JsonStep]) -> Expr {
 const MAX_DOUBLE: f64 = f64::MAX;
 
 fn bind(v: SqlValue, ctx: BindContext, target: Option<&Column>, mariadb: bool) -> Expr {
+    if target.is_some_and(|c| c.storage == Storage::Geometry) {
+        // GeoJSON in; compared as the GeoJSON the server writes for it, the
+        // text the column is compared as ([`column_value`]).
+        let geometry: Expr = Func::cust("ST_GeomFromGeoJSON").arg(Expr::val(v.into_sea())).into();
+        return match ctx {
+            BindContext::Write => geometry,
+            BindContext::Compare => Func::cust("ST_AsGeoJSON").arg(geometry).into(),
+        };
+    }
     let ty = target.map(|c| c.ty);
     match (v, ctx, ty) {
         // timestamptz columns are DATETIME in UTC: the canonical value's `+00:00` goes.
@@ -397,6 +424,9 @@ macro_rules! mysql_dialect {
             fn json_value(&self, e: Expr, ty: ColumnType) -> Expr {
                 json_value(e, ty, $mariadb)
             }
+            fn column_value(&self, e: Expr, storage: Storage, compare: bool) -> Expr {
+                column_value(e, storage, compare)
+            }
             fn json_embed(&self, e: Expr) -> Expr {
                 if $mariadb {
                     // Placed in the parent's text as it is; no child row is `null`.
@@ -511,6 +541,32 @@ mod tests {
             r#"CONCAT('{\"id\":', COALESCE(JSON_QUOTE(`id`), CONVERT(`id` USING utf8mb4), 'null'), ',\"ok\":', (CASE WHEN (`ok`) IS NULL THEN 'null' WHEN (`ok`) THEN 'true' ELSE 'false' END), '}')"#
         );
         assert_eq!(sql_text(&concat_object(vec![])).unwrap(), "CONCAT('{}')");
+    }
+
+    #[test]
+    fn bits_and_zerofill_read_as_numbers_and_compare_as_columns() {
+        let read = json_text(column_value(Expr::col("mask"), Storage::Number, false), ColumnType::Integer);
+        assert_eq!(sql_text(&read).unwrap(), "COALESCE(JSON_QUOTE((`mask` + 0)), CONVERT((`mask` + 0) USING utf8mb4), 'null')");
+        assert_eq!(sql_text(&column_value(Expr::col("mask"), Storage::Number, true)).unwrap(), "`mask`");
+        assert_eq!(sql_text(&column_value(Expr::col("id"), Storage::Native, false)).unwrap(), "`id`");
+    }
+
+    #[test]
+    fn geometries_are_geojson_both_ways() {
+        let read = json_text(column_value(Expr::col("spot"), Storage::Geometry, false), ColumnType::Json);
+        assert_eq!(sql_text(&read).unwrap(), "IFNULL(JSON_COMPACT(ST_AsGeoJSON(`spot`)), 'null')");
+        assert_eq!(sql_text(&column_value(Expr::col("spot"), Storage::Geometry, true)).unwrap(), "ST_AsGeoJSON(`spot`)");
+        let mut spot = Column::new("spot", "point");
+        spot.ty = ColumnType::Json;
+        spot.storage = Storage::Geometry;
+        let value = || SqlValue::Json(r#"{"type":"Point","coordinates":[1,2]}"#.into());
+        let render = |e: Expr| {
+            let mut w = SqlWriterValues::new("?", false);
+            MysqlQueryBuilder.prepare_expr(&e, &mut w);
+            w.into_parts().0
+        };
+        assert_eq!(render(bind(value(), BindContext::Write, Some(&spot), true)), "ST_GeomFromGeoJSON(?)");
+        assert_eq!(render(bind(value(), BindContext::Compare, Some(&spot), true)), "ST_AsGeoJSON(ST_GeomFromGeoJSON(?))");
     }
 
     #[test]
