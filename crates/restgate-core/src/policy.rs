@@ -50,6 +50,7 @@
 //! assert_eq!(policy.roles().count(), 2);
 //! ```
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -265,18 +266,22 @@ fn valid_placeholder(p: &str) -> bool {
 /// A placeholder's value for `identity`: a claim that is a string, number or
 /// boolean; the role; the name.
 pub fn placeholder_value(p: &str, identity: &Identity) -> Option<String> {
+    placeholder_text(p, identity).map(Cow::into_owned)
+}
+
+fn placeholder_text<'a>(p: &str, identity: &'a Identity) -> Option<Cow<'a, str>> {
     match p {
-        "role" => Some(identity.role.clone()),
-        "name" => identity.name.clone(),
+        "role" => Some(Cow::Borrowed(&identity.role)),
+        "name" => identity.name.as_deref().map(Cow::Borrowed),
         _ => {
-            let mut v = &identity.claims;
+            let mut v: &serde_json::Value = &identity.claims;
             for key in p.strip_prefix("claims.")?.split('.') {
                 v = v.get(key)?;
             }
             match v {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                serde_json::Value::Bool(b) => Some(b.to_string()),
+                serde_json::Value::String(s) => Some(Cow::Borrowed(s)),
+                serde_json::Value::Number(n) => Some(Cow::Owned(n.to_string())),
+                serde_json::Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
                 _ => None,
             }
         }
@@ -285,6 +290,12 @@ pub fn placeholder_value(p: &str, identity: &Identity) -> Option<String> {
 
 /// `v` with every placeholder replaced; `None` when one has no value.
 pub fn substitute(v: &str, identity: &Identity) -> Option<String> {
+    // The usual case, a value that is one placeholder: no scanning copy.
+    if let Some(name) = v.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+        if !name.contains(['{', '}']) && valid_placeholder(name) {
+            return placeholder_text(name, identity).map(Cow::into_owned);
+        }
+    }
     let mut out = String::with_capacity(v.len());
     let mut rest = v;
     while let Some(start) = rest.find('{') {
@@ -296,7 +307,7 @@ pub fn substitute(v: &str, identity: &Identity) -> Option<String> {
             continue;
         }
         out.push_str(&rest[..start]);
-        out.push_str(&placeholder_value(name, identity)?);
+        out.push_str(&placeholder_text(name, identity)?);
         rest = &rest[start + len + 1..];
     }
     out.push_str(rest);

@@ -49,8 +49,8 @@ pub struct ApiKeys {
 
 struct Entry {
     digest: KeyDigest,
-    role: String,
-    name: String,
+    /// The identity the key proves, built once.
+    identity: Identity,
 }
 
 impl ApiKeys {
@@ -94,7 +94,7 @@ impl fmt::Debug for ApiKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiKeys")
             .field("header", &self.header)
-            .field("keys", &self.keys.iter().map(|k| (&k.name, &k.role)).collect::<Vec<_>>())
+            .field("keys", &self.keys.iter().map(|k| (&k.identity.name, &k.identity.role)).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -113,12 +113,7 @@ impl Authenticate for ApiKeys {
         };
         let digest: KeyDigest = Sha256::digest(presented.as_bytes()).into();
         match self.find(&digest) {
-            Some(entry) => Ok(Some(Identity {
-                role: entry.role.clone(),
-                claims: serde_json::json!({ "role": entry.role, "sub": entry.name }),
-                name: Some(entry.name.clone()),
-                anonymous: false,
-            })),
+            Some(entry) => Ok(Some(entry.identity.clone())),
             None => Err(AuthError::invalid("Invalid API key")),
         }
     }
@@ -168,7 +163,8 @@ impl ApiKeysBuilder {
             if keys.iter().any(|k| k.digest == digest) {
                 return Err(AuthConfigError::DuplicateKey { name });
             }
-            keys.push(Entry { digest, role, name });
+            let claims = serde_json::json!({ "role": role, "sub": name });
+            keys.push(Entry { digest, identity: Identity::new(role).with_name(name).with_claims(claims) });
         }
         Ok(ApiKeys { header, keys })
     }

@@ -82,7 +82,55 @@ pub struct Jwt {
     /// Tokens verified lately: token → (claims, valid until, unix seconds).
     /// Only successful verifications are kept, never past the token's own
     /// expiry, so a hit answers exactly as verifying again would.
-    verified: Mutex<HashMap<String, (Value, u64)>>,
+    verified: Mutex<HashMap<String, (Identity, u64), TokenHasher>>,
+}
+
+/// Hashes a token by its last 16 bytes — the end of its signature, which
+/// differs between tokens — under a per-map random seed, instead of SipHash
+/// over the whole token (about 150 bytes for the usual HS256 token). Only
+/// verified tokens are ever stored, so a client cannot fill a bucket with
+/// keys it chose; a lookup still compares whole tokens.
+#[derive(Clone)]
+struct TokenHasher {
+    seed: u64,
+}
+
+impl TokenHasher {
+    fn new() -> Self {
+        use std::hash::{BuildHasher, RandomState};
+        TokenHasher { seed: RandomState::new().hash_one(0x5eed_u64) }
+    }
+}
+
+impl std::hash::BuildHasher for TokenHasher {
+    type Hasher = TailHasher;
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(self.seed)
+    }
+}
+
+struct TailHasher(u64);
+
+impl std::hash::Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = &bytes[bytes.len().saturating_sub(16)..];
+        let mut buf = [0u8; 16];
+        buf[..tail.len()].copy_from_slice(tail);
+        let (a, b) = buf.split_at(8);
+        let a = u64::from_le_bytes(a.try_into().unwrap_or_default());
+        let b = u64::from_le_bytes(b.try_into().unwrap_or_default());
+        // Two rounds of a multiply-xorshift mix (the constants of splitmix64).
+        let mut h = self.0 ^ a.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (bytes.len() as u64);
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ b;
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = h ^ (h >> 31);
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 ^= u64::from(i);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Verified tokens kept at most (the map is emptied when full).
@@ -147,8 +195,8 @@ impl Jwt {
     }
 
     /// The token of the request: a JWT-shaped bearer token, or the cookie.
-    fn token<'a>(&self, headers: &'a http::HeaderMap) -> Option<&'a str> {
-        match bearer_token(headers) {
+    fn token<'a>(&self, bearer: Option<&'a str>, headers: &'a http::HeaderMap) -> Option<&'a str> {
+        match bearer {
             Some(t) if looks_like_jwt(t) => Some(t),
             // Another kind of bearer credential: not ours, and it is the
             // credential the client chose, so the cookie is not consulted.
@@ -157,30 +205,37 @@ impl Jwt {
         }
     }
 
-    /// Verifies `token` and returns its claims.
-    fn verify(&self, token: &str) -> Result<Value, AuthError> {
-        let now = jsonwebtoken::get_current_timestamp();
-        if let Ok(cache) = self.verified.lock() {
-            if let Some((claims, until)) = cache.get(token) {
-                if now < *until {
-                    return Ok(claims.clone());
-                }
-            }
-        }
-        let claims = self.verify_uncached(token)?;
-        // Kept until its expiry (with the leeway it is accepted under), and
-        // not for long: nbf has passed, iat was checked.
+    /// The identity of a token verified lately, while it is still valid.
+    fn cached(&self, token: &str, now: u64) -> Option<Identity> {
+        let cache = self.verified.lock().ok()?;
+        let (identity, until) = cache.get(token)?;
+        (now < *until).then(|| identity.clone())
+    }
+
+    /// Keeps a verified token's identity until its expiry (with the leeway
+    /// it is accepted under), and not for long: nbf has passed, iat was checked.
+    fn remember(&self, token: &str, identity: &Identity, now: u64) {
         let mut until = now + VERIFIED_SECONDS;
-        if let Some(exp) = claims.get("exp").and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64))) {
+        if let Some(exp) = identity.claims.get("exp").and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64))) {
             until = until.min(exp.saturating_add(self.leeway));
         }
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() >= VERIFIED_CAPACITY {
                 cache.clear();
             }
-            cache.insert(token.to_owned(), (claims.clone(), until));
+            cache.insert(token.to_owned(), (identity.clone(), until));
         }
-        Ok(claims)
+    }
+
+    /// The identity a verified token's claims name.
+    fn identity(&self, claims: Value) -> Result<Identity, AuthError> {
+        let role = match self.role_claim.get(&claims) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(role)) => role.clone(),
+            Some(_) => return Err(AuthError::claims("JWT role claim is not a string")),
+        };
+        let name = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
+        Ok(Identity { role, claims: claims.into(), name, anonymous: false })
     }
 
     fn verify_uncached(&self, token: &str) -> Result<Value, AuthError> {
@@ -302,17 +357,24 @@ impl fmt::Debug for Jwt {
 #[async_trait]
 impl Authenticate for Jwt {
     async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
-        let Some(token) = self.token(&parts.headers) else {
+        let now = jsonwebtoken::get_current_timestamp();
+        let bearer = bearer_token(&parts.headers);
+        // Only verified tokens are cached, so a hit is a JWT: no need to look
+        // at its shape again.
+        if let Some(identity) = bearer.and_then(|t| self.cached(t, now)) {
+            return Ok(Some(identity));
+        }
+        let Some(token) = self.token(bearer, &parts.headers) else {
             return Ok(None);
         };
-        let claims = self.verify(token)?;
-        let role = match self.role_claim.get(&claims) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(role)) => role.clone(),
-            Some(_) => return Err(AuthError::claims("JWT role claim is not a string")),
-        };
-        let name = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-        Ok(Some(Identity { role, claims, name, anonymous: false }))
+        if bearer.is_none() {
+            if let Some(identity) = self.cached(token, now) {
+                return Ok(Some(identity));
+            }
+        }
+        let identity = self.identity(self.verify_uncached(token)?)?;
+        self.remember(token, &identity, now);
+        Ok(Some(identity))
     }
 }
 
@@ -503,7 +565,7 @@ impl JwtBuilder {
                 VerifyKey { kid, algorithms, key, validation: v }
             })
             .collect();
-        Ok(Jwt { keys, role_claim, cookie: self.cookie, leeway, verified: Mutex::new(HashMap::new()) })
+        Ok(Jwt { keys, role_claim, cookie: self.cookie, leeway, verified: Mutex::new(HashMap::with_hasher(TokenHasher::new())) })
     }
 }
 

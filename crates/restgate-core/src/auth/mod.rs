@@ -108,8 +108,9 @@ pub struct Identity {
     /// without one the request is 401 `PGRST302`, as in PostgREST.
     pub role: String,
     /// The claims of the credential: a JWT's payload, `{"role", "sub"}` for
-    /// an API key, `{}` for an anonymous caller.
-    pub claims: serde_json::Value,
+    /// an API key, `{}` for an anonymous caller. Shared, so an identity is
+    /// cheap to clone (an authenticator may cache it).
+    pub claims: Arc<serde_json::Value>,
     /// A name for logs and audit: the API key's name or the JWT's `sub`.
     pub name: Option<String>,
     /// True when the request carried no credentials and runs as the
@@ -120,7 +121,7 @@ pub struct Identity {
 impl Identity {
     /// An authenticated identity with `role`, no name and empty claims.
     pub fn new(role: impl Into<String>) -> Self {
-        Identity { role: role.into(), claims: serde_json::Value::Object(Default::default()), name: None, anonymous: false }
+        Identity { role: role.into(), claims: Arc::new(serde_json::Value::Object(Default::default())), name: None, anonymous: false }
     }
 
     /// The identity of a caller without credentials, running as `role`.
@@ -129,8 +130,8 @@ impl Identity {
     }
 
     /// Sets the claims.
-    pub fn with_claims(mut self, claims: serde_json::Value) -> Self {
-        self.claims = claims;
+    pub fn with_claims(mut self, claims: impl Into<Arc<serde_json::Value>>) -> Self {
+        self.claims = claims.into();
         self
     }
 
@@ -218,13 +219,36 @@ pub(crate) fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
 /// joined by dots (the signature may be empty, as in `alg: none`, so such
 /// tokens still reach the JWT authenticator and are refused there).
 pub(crate) fn looks_like_jwt(token: &str) -> bool {
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    let b64url = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=');
-    !header.is_empty() && !payload.is_empty() && b64url(header) && b64url(payload) && b64url(signature)
+    // One pass over the bytes: base64url characters and exactly two dots,
+    // the first two segments not empty.
+    let bytes = token.as_bytes();
+    let mut dots = [0usize; 2];
+    let mut n = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'.' {
+            if n == 2 {
+                return false;
+            }
+            dots[n] = i;
+            n += 1;
+        } else if !BASE64URL[usize::from(b)] {
+            return false;
+        }
+    }
+    n == 2 && dots[0] > 0 && dots[1] > dots[0] + 1
 }
+
+/// The bytes of base64url, with `=` padding.
+static BASE64URL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'=';
+        b += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod helper_tests {
@@ -255,6 +279,7 @@ mod helper_tests {
         assert!(!looks_like_jwt("a.b"));
         assert!(!looks_like_jwt("a.b.c.d"));
         assert!(!looks_like_jwt(".b.c"));
+        assert!(!looks_like_jwt("a..c"));
         assert!(!looks_like_jwt("a b.c.d"));
     }
 }
