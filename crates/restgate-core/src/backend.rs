@@ -15,6 +15,21 @@ use crate::error::BackendError;
 use crate::request::CountPref;
 use crate::sql::{Dialect, Statement};
 
+/// Bytes that end a run inside a JSON string: the quote and the escape.
+static STRING_STOP: [bool; 256] = byte_set(b"\"\\");
+/// Bytes that matter outside JSON strings when splitting joined values.
+static STRUCTURE: [bool; 256] = byte_set(b"\"{}[],");
+
+const fn byte_set(bytes: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
 /// The JSON texts of rows, kept as one JSON array in one buffer.
 ///
 /// A backend appends what its statements return: one object per row
@@ -26,13 +41,17 @@ use crate::sql::{Dialect, Statement};
 pub struct JsonRows {
     /// `[` followed by the rows joined with commas (no closing bracket).
     buf: Vec<u8>,
-    /// End offset of each row in `buf`.
+    /// End offset of each row in `buf`, while every row's end is known
+    /// (runs appended with [`push_counted`](Self::push_counted) are split
+    /// only if someone iterates).
     ends: Vec<usize>,
+    /// Number of rows.
+    len: usize,
 }
 
 impl Default for JsonRows {
     fn default() -> Self {
-        JsonRows { buf: vec![b'['], ends: Vec::new() }
+        JsonRows { buf: vec![b'['], ends: Vec::new(), len: 0 }
     }
 }
 
@@ -43,16 +62,37 @@ impl JsonRows {
     }
 
     fn separate(&mut self) {
-        if !self.ends.is_empty() {
+        if self.len > 0 {
             self.buf.push(b',');
         }
     }
 
+    /// Whether `ends` holds every row's end.
+    fn split(&self) -> bool {
+        self.ends.len() == self.len
+    }
+
     /// Appends one row's JSON text.
     pub fn push(&mut self, row: &[u8]) {
+        let complete = self.split();
         self.separate();
         self.buf.extend_from_slice(row);
-        self.ends.push(self.buf.len());
+        self.len += 1;
+        if complete {
+            self.ends.push(self.buf.len());
+        }
+    }
+
+    /// Appends `count` JSON values the database joined with commas and
+    /// counted (`string_agg(…), count(…)`): no scan for where each ends
+    /// unless the rows are iterated.
+    pub fn push_counted(&mut self, rows: &[u8], count: usize) {
+        if count == 0 {
+            return;
+        }
+        self.separate();
+        self.buf.extend_from_slice(rows);
+        self.len += count;
     }
 
     /// Appends JSON values joined with commas (`{..},{..}`), finding where
@@ -61,39 +101,27 @@ impl JsonRows {
         if rows.is_empty() {
             return;
         }
+        let complete = self.split();
         self.separate();
         let base = self.buf.len();
         self.buf.extend_from_slice(rows);
-        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-        for (i, &b) in rows.iter().enumerate() {
-            if in_string {
-                match b {
-                    _ if escaped => escaped = false,
-                    b'\\' => escaped = true,
-                    b'"' => in_string = false,
-                    _ => {}
-                }
-                continue;
-            }
-            match b {
-                b'"' => in_string = true,
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => depth = depth.saturating_sub(1),
-                b',' if depth == 0 => self.ends.push(base + i),
-                _ => {}
-            }
+        let before = self.ends.len();
+        split_values(rows, base, &mut self.ends);
+        self.len += self.ends.len() - before;
+        if !complete {
+            // Ends of earlier counted runs are unknown: keep none.
+            self.ends.clear();
         }
-        self.ends.push(self.buf.len());
     }
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.len
     }
 
     /// No rows.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len == 0
     }
 
     /// The rows joined with commas (no brackets).
@@ -109,13 +137,64 @@ impl JsonRows {
 
     /// Each row's text.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let ends = if self.split() {
+            std::borrow::Cow::Borrowed(self.ends.as_slice())
+        } else {
+            let mut ends = Vec::with_capacity(self.len);
+            if self.len > 0 {
+                split_values(&self.buf[1..], 1, &mut ends);
+            }
+            std::borrow::Cow::Owned(ends)
+        };
         let mut start = 1;
-        self.ends.iter().map(move |&end| {
+        (0..ends.len()).map(move |i| {
+            let end = ends[i];
             let row = &self.buf[start..end];
             start = end + 1;
             row
         })
     }
+}
+
+/// Pushes to `ends` the end (offset by `base`) of each JSON value in
+/// `rows`, values joined with commas.
+fn split_values(rows: &[u8], base: usize, ends: &mut Vec<usize>) {
+    // Table-driven: inside a string only `"` and `\\` matter, outside
+    // only quotes, brackets and commas; every other byte is skipped in a
+    // tight loop.
+    let mut depth = 0usize;
+    let mut i = 0;
+    let n = rows.len();
+    while i < n {
+        let b = rows[i];
+        match b {
+            b'"' => {
+                i += 1;
+                loop {
+                    while i < n && !STRING_STOP[usize::from(rows[i])] {
+                        i += 1;
+                    }
+                    if i >= n {
+                        break;
+                    }
+                    if rows[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    break; // the closing quote
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => ends.push(base + i),
+            _ => {}
+        }
+        i += 1;
+        while i < n && !STRUCTURE[usize::from(rows[i])] {
+            i += 1;
+        }
+    }
+    ends.push(base + rows.len());
 }
 
 #[cfg(test)]
@@ -130,6 +209,44 @@ mod tests {
         let all: Vec<&[u8]> = rows.iter().collect();
         assert_eq!(all, vec![&br#"{"a":1}"#[..], br#"{"s":"x,}\"{"}"#, br#"{"n":[1,{"m":2}]}"#, b"{}"]);
         assert_eq!(rows.into_array(), br#"[{"a":1},{"s":"x,}\"{"},{"n":[1,{"m":2}]},{}]"#.to_vec());
+    }
+
+    #[test]
+    fn escapes_scalars_and_nesting_split_where_serde_json_does() {
+        let values = [
+            r#"{"t":"\\"}"#,
+            r#"{"u":"\\\",]"}"#,
+            r#""a,b""#,
+            "12.5",
+            "null",
+            r#"[[],{},"]"]"#,
+            r#"{"k":{"n":[1,2,{"x":","}]},"é":"ü,"}"#,
+            "true",
+        ];
+        let mut rows = JsonRows::new();
+        rows.push_joined(values.join(",").as_bytes());
+        let all: Vec<&str> = rows.iter().map(|r| std::str::from_utf8(r).unwrap()).collect();
+        assert_eq!(all, values);
+        for v in values {
+            serde_json::from_str::<serde_json::Value>(v).unwrap();
+        }
+        // The same values counted by the database: split only when iterated.
+        let mut counted = JsonRows::new();
+        counted.push(b"{}");
+        counted.push_counted(values.join(",").as_bytes(), values.len());
+        counted.push(b"[1]");
+        assert_eq!(counted.len(), values.len() + 2);
+        let all: Vec<&str> = counted.iter().map(|r| std::str::from_utf8(r).unwrap()).collect();
+        assert_eq!(all[0], "{}");
+        assert_eq!(&all[1..=values.len()], values);
+        assert_eq!(all[values.len() + 1], "[1]");
+        counted.push_joined(b"2,3");
+        assert_eq!(counted.len(), values.len() + 4);
+        assert_eq!(counted.iter().count(), values.len() + 4);
+        let mut empty = JsonRows::new();
+        empty.push_counted(b"", 0);
+        assert!(empty.is_empty());
+        assert_eq!(empty.into_array(), b"[]");
     }
 }
 

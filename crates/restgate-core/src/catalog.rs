@@ -218,6 +218,8 @@ pub struct Table {
     pub(crate) sql_name: &'static str,
     /// Position in the catalog, set by [`Catalog::new`].
     idx: usize,
+    /// Select lists rendered for reads of this table.
+    pub(crate) select_lists: crate::sql::SelectLists,
 }
 
 impl Table {
@@ -238,6 +240,7 @@ impl Table {
             sql_schema: "",
             sql_name: "",
             idx: 0,
+            select_lists: Default::default(),
         }
     }
 

@@ -215,15 +215,20 @@ fn acquire_error(pool: &PgPool, e: sqlx::Error) -> BackendError {
 }
 
 /// A row holds one JSON object (`json`), or the objects of a whole read
-/// joined with commas (`text`, NULL when there were none). Both arrive as
-/// their UTF-8 text, which is appended as it is.
+/// joined with commas (`text`, NULL when there were none) and their count.
+/// Both arrive as their UTF-8 text, which is appended as it is.
 fn push_row(rows: &mut JsonRows, row: &PgRow) -> Result<(), sqlx::Error> {
     let raw = row.try_get_raw(0)?;
     if raw.is_null() {
         return Ok(());
     }
     let bytes = raw.as_bytes().map_err(sqlx::Error::Decode)?;
-    rows.push_joined(bytes);
+    if row.len() > 1 {
+        let count: i64 = row.try_get(1)?;
+        rows.push_counted(bytes, usize::try_from(count).unwrap_or(0));
+    } else {
+        rows.push_joined(bytes);
+    }
     Ok(())
 }
 

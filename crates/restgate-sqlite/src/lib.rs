@@ -147,10 +147,15 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
 }
 
 /// A row holds one JSON object, or the objects of a whole read joined with
-/// commas (NULL when there were none).
+/// commas (NULL when there were none) and their count.
 fn push_row(rows: &mut JsonRows, row: &SqliteRow) -> Result<(), sqlx::Error> {
     if let Some(text) = row.try_get::<Option<&str>, _>(0)? {
-        rows.push_joined(text.as_bytes());
+        if row.len() > 1 {
+            let count: i64 = row.try_get(1)?;
+            rows.push_counted(text.as_bytes(), usize::try_from(count).unwrap_or(0));
+        } else {
+            rows.push_joined(text.as_bytes());
+        }
     }
     Ok(())
 }

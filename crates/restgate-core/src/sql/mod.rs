@@ -24,12 +24,12 @@
 //! let s = read_statement(&SqliteDialect, &p).unwrap();
 //! assert_eq!(
 //!     s.sql,
-//!     r#"SELECT group_concat("j", ',') FROM (SELECT json_object('id', "id") AS "j" FROM "main"."people" WHERE "name" = ? LIMIT 5) AS t"#
+//!     r#"SELECT group_concat("j", ','), count(*) FROM (SELECT json_object('id', "id") AS "j" FROM "main"."people" WHERE "name" = ? LIMIT 5) AS t"#
 //! );
 //! let s = read_statement(&PostgresDialect, &p).unwrap();
 //! assert_eq!(
 //!     s.sql,
-//!     r#"SELECT string_agg(row_to_json("_rg_row".*)::text, ',') FROM (SELECT "id" AS "id" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS "_rg_row""#
+//!     r#"SELECT string_agg(row_to_json("_rg_row".*)::text, ','), count(*) FROM (SELECT "id" AS "id" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS "_rg_row""#
 //! );
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
 //! assert_eq!(
@@ -41,6 +41,7 @@
 mod dialect;
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 
 use sea_query::{Alias, Condition, Expr, ExprTrait, Func, Keyword, OnConflict, Query, SelectStatement, Values};
 
@@ -94,7 +95,7 @@ fn table_ref(t: &Table) -> (Ident, Ident) {
 }
 
 /// How a statement level names its columns.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
     /// Unqualified: the statement reads one table (RETURNING requires this on some databases).
     Bare,
@@ -381,9 +382,29 @@ fn nullable(o: &OrderBy<'_>) -> bool {
 /// holding the keys as columns, which is wrapped around the returned select.
 fn objects(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>) -> Result<Objects, ApiError> {
     let scope = top_scope(table, Some(shape), filter);
-    let items = items(d, scope, shape)?;
     let mut s = Query::select();
-    let rows = d.row_objects() && row_keys_ok(&items);
+    let rows = match cached_list(d, table, scope, shape)? {
+        Some((list, rows)) => {
+            s.expr(Expr::cust(String::from(&*list)));
+            rows
+        }
+        None => {
+            let items = items(d, scope, shape)?;
+            let rows = d.row_objects() && row_keys_ok(&items);
+            push_list(d, &mut s, items, rows);
+            rows
+        }
+    };
+    s.from(table_ref(table));
+    if let Some(f) = filter {
+        s.and_where(condition(d, scope, f)?);
+    }
+    Ok(Objects { select: s, scope, rows })
+}
+
+/// Adds the object items to `s`: as columns named by their keys (`rows`,
+/// for `row_to_json`), or as one JSON object column `j`.
+fn push_list(d: &dyn Dialect, s: &mut SelectStatement, items: Vec<JsonItem>, rows: bool) {
     if rows {
         for i in items {
             s.expr_as(element_value(d, i.expr, i.ty), Alias::new(i.key));
@@ -391,11 +412,100 @@ fn objects(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Co
     } else {
         s.expr_as(d.json_object(object_pairs(d, items)), Ident(ROW));
     }
-    s.from(table_ref(table));
-    if let Some(f) = filter {
-        s.and_where(condition(d, scope, f)?);
+}
+
+/// The rendered select list of a shape of plain columns (no embeds, casts
+/// or JSON paths), from the table's [`SelectLists`]; rendered and kept on
+/// first use. `None` for other shapes, or when the table keeps enough lists.
+fn cached_list(d: &dyn Dialect, table: &Table, scope: Scope, shape: &Shape<'_>) -> Result<Option<(Arc<str>, bool)>, ApiError> {
+    let plain = !shape.items.is_empty()
+        && shape.items.iter().all(|i| matches!(i, Output::Field(f) if f.source.json_path.is_empty() && f.cast.is_none()));
+    if !plain {
+        return Ok(None);
     }
-    Ok(Objects { select: s, scope, rows })
+    let lists = &table.select_lists;
+    if let Some(hit) = lists.find(d.name(), scope, &shape.items) {
+        return Ok(Some(hit));
+    }
+    if lists.full() {
+        return Ok(None);
+    }
+    // The same items the uncached path builds, alone in a SELECT.
+    let items = items(d, scope, shape)?;
+    let rows = d.row_objects() && row_keys_ok(&items);
+    let mut s = Query::select();
+    push_list(d, &mut s, items, rows);
+    let (sql, values) = d.build_select(&s);
+    let Some(list) = sql.strip_prefix("SELECT ").filter(|_| values.0.is_empty()) else {
+        return Ok(None);
+    };
+    let list: Arc<str> = Arc::from(list);
+    lists.insert(d.name(), scope, &shape.items, Arc::clone(&list), rows);
+    Ok(Some((list, rows)))
+}
+
+/// A table's rendered select lists of plain columns, per dialect, scope and
+/// keys/columns (at most [`SelectLists::MAX`]; the catalog and its lists are
+/// replaced together on reload). Building and rendering the list is most of
+/// what a simple read's SQL costs.
+#[derive(Default)]
+pub(crate) struct SelectLists(Mutex<Vec<SelectList>>);
+
+struct SelectList {
+    dialect: &'static str,
+    scope: Scope,
+    /// (key, column) of each item.
+    items: Vec<(String, &'static str)>,
+    rows: bool,
+    sql: Arc<str>,
+}
+
+impl SelectLists {
+    const MAX: usize = 32;
+
+    fn same(l: &SelectList, dialect: &'static str, scope: Scope, items: &[Output<'_>]) -> bool {
+        l.dialect == dialect
+            && l.scope == scope
+            && l.items.len() == items.len()
+            && l.items.iter().zip(items).all(|((k, c), i)| matches!(i, Output::Field(f) if f.key == *k && f.source.column.sql_name == *c))
+    }
+
+    fn find(&self, dialect: &'static str, scope: Scope, items: &[Output<'_>]) -> Option<(Arc<str>, bool)> {
+        let lists = self.0.lock().ok()?;
+        lists.iter().find(|l| Self::same(l, dialect, scope, items)).map(|l| (Arc::clone(&l.sql), l.rows))
+    }
+
+    fn full(&self) -> bool {
+        self.0.lock().map_or(true, |l| l.len() >= Self::MAX)
+    }
+
+    fn insert(&self, dialect: &'static str, scope: Scope, items: &[Output<'_>], sql: Arc<str>, rows: bool) {
+        let Ok(mut lists) = self.0.lock() else { return };
+        if lists.len() >= Self::MAX || lists.iter().any(|l| Self::same(l, dialect, scope, items)) {
+            return;
+        }
+        let items = items
+            .iter()
+            .filter_map(|i| match i {
+                Output::Field(f) => Some((f.key.clone(), f.source.column.sql_name)),
+                Output::Embed(_) => None,
+            })
+            .collect();
+        lists.push(SelectList { dialect, scope, items, rows, sql });
+    }
+}
+
+impl Clone for SelectLists {
+    /// A copy starts empty: lists are rendered again on use.
+    fn clone(&self) -> Self {
+        SelectLists::default()
+    }
+}
+
+impl std::fmt::Debug for SelectLists {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SelectLists")
+    }
 }
 
 /// A select of JSON objects, see [`objects`].
@@ -420,9 +530,10 @@ impl Objects {
 
 /// The rows of a read. Where the dialect can join texts in the database
 /// ([`Dialect::join_rows`], or `row_to_json` objects joined by
-/// `string_agg`), the statement returns one row: every object, in order,
-/// joined with commas (NULL when there is none). Otherwise it returns one
-/// JSON object text per row.
+/// `string_agg`), the statement returns one row of two columns: every
+/// object, in order, joined with commas (NULL when there is none), and how
+/// many there are (so the backend need not look for where each ends).
+/// Otherwise it returns one JSON object text per row.
 pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, ApiError> {
     let Objects { select: mut s, scope, rows } = objects(d, p.table, &p.shape, p.filter.as_ref())?;
     order_by(d, scope, &mut s, &p.shape.order)?;
@@ -432,7 +543,7 @@ pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, Ap
         p.shape.order.iter().zip(SORT_KEYS).map(|(o, key)| JoinOrder { key, desc: o.desc, nulls_first: o.nulls_first }).collect();
     let (prefix, suffix): (Option<String>, &str) = if rows {
         // The derived table's order is the aggregate's input order.
-        let agg = if one { "row_to_json(\"_rg_row\".*)" } else { "string_agg(row_to_json(\"_rg_row\".*)::text, ',')" };
+        let agg = if one { "row_to_json(\"_rg_row\".*)" } else { "string_agg(row_to_json(\"_rg_row\".*)::text, ','), count(*)" };
         (Some(format!("SELECT {agg} FROM (")), ") AS \"_rg_row\"")
     } else {
         let joinable = keys.len() == p.shape.order.len() && !one;
@@ -442,7 +553,7 @@ pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, Ap
                 for (o, k) in p.shape.order.iter().zip(&keys) {
                     s.expr_as(sort_key(d, scope, o)?, Ident(k.key));
                 }
-                (Some(format!("SELECT {join} FROM (")), ") AS t")
+                (Some(format!("SELECT {join}, count(*) FROM (")), ") AS t")
             }
             None => (None, ""),
         }
