@@ -34,7 +34,7 @@
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
 //! assert_eq!(
 //!     s.sql,
-//!     r#"SELECT CONCAT('{\"id\":', COALESCE(JSON_QUOTE(`id`), CONVERT(`id` USING utf8mb4), 'null'), '}') AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5"#
+//!     r#"SELECT CONCAT('{\"id\":', IFNULL(`id`, 'null'), '}') AS `j` FROM `main`.`people` WHERE `name` = ? LIMIT 5"#
 //! );
 //! ```
 
