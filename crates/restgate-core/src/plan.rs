@@ -442,15 +442,16 @@ fn allow_for(table: &Table, access: Option<Access<'_>>) -> String {
 /// A rule's row filter as a condition on `table` (hidden columns allowed);
 /// a placeholder the caller has no value for matches no row.
 fn rule_condition<'c>(catalog: &'c Catalog, table: &'c Table, identity: &Identity, f: &RowFilter) -> Result<Condition<'c>, ApiError> {
-    let Some((filters, trees)) = f.bind(identity) else { return Ok(Condition::Or(Vec::new())) };
+    let Some(bound) = f.bound(identity) else { return Ok(Condition::Or(Vec::new())) };
+    let (filters, trees) = &*bound;
     let scopes = Cell::new(0);
     let seen = RefCell::new(Vec::new());
     let r = Resolver { catalog, table, params: &[], scopes: &scopes, seen: &seen, path: Vec::new(), access: None, read: None };
     let mut all = Vec::with_capacity(filters.len() + trees.len());
-    for f in &filters {
+    for f in filters {
         all.push(r.filter(f, &[])?);
     }
-    for t in &trees {
+    for t in trees {
         all.push(r.tree(t, &[])?);
     }
     Ok(Condition::And(all))

@@ -53,7 +53,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use http::{HeaderMap, Method};
 
@@ -111,6 +111,50 @@ pub struct RowFilter {
     source: String,
     filters: Vec<Filter>,
     logic: Vec<LogicTree>,
+    /// The filter bound for the last few identities.
+    memo: BindMemo,
+}
+
+/// The filters and trees of a [`RowFilter`] with an identity's values in place.
+pub(crate) type Bound = (Vec<Filter>, Vec<LogicTree>);
+
+/// Identities a [`RowFilter`] was bound for lately, and the result: a
+/// verified token's identity comes from the authenticator's cache with the
+/// same shared claims each time, so its requests skip the binding. An
+/// entry holds the claims it was made for (an `Arc`, so no other claims can
+/// take their address while the entry lives) and the role and name.
+#[derive(Default)]
+struct BindMemo(RwLock<Vec<MemoEntry>>);
+
+struct MemoEntry {
+    claims: Arc<serde_json::Value>,
+    role: String,
+    name: Option<String>,
+    bound: Option<Arc<Bound>>,
+}
+
+/// Identities kept per row filter.
+const BIND_MEMO: usize = 8;
+
+impl Clone for BindMemo {
+    fn clone(&self) -> Self {
+        BindMemo::default()
+    }
+}
+
+impl PartialEq for BindMemo {
+    /// A cache: never part of what a filter is.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for BindMemo {}
+
+impl fmt::Debug for BindMemo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BindMemo")
+    }
 }
 
 /// Why a policy is not valid.
@@ -152,7 +196,7 @@ impl RowFilter {
         if !only_filters {
             return Err(err("only filters (col=op.value, or=(…), and=(…)) are allowed".into()));
         }
-        let f = RowFilter { source: source.to_owned(), filters: req.filters, logic: req.logic };
+        let f = RowFilter { source: source.to_owned(), filters: req.filters, logic: req.logic, memo: BindMemo::default() };
         let mut bad = None;
         f.each_value(&mut |v| {
             for p in placeholders(v) {
@@ -212,6 +256,29 @@ impl RowFilter {
         for t in &self.logic {
             tree(t, visit);
         }
+    }
+
+    /// [`bind`](Self::bind), remembered for the last few identities.
+    pub(crate) fn bound(&self, identity: &Identity) -> Option<Arc<Bound>> {
+        let same = |e: &MemoEntry| Arc::ptr_eq(&e.claims, &identity.claims) && e.role == identity.role && e.name == identity.name;
+        if let Ok(memo) = self.memo.0.read() {
+            if let Some(e) = memo.iter().find(|e| same(e)) {
+                return e.bound.clone();
+            }
+        }
+        let bound = self.bind(identity).map(Arc::new);
+        if let Ok(mut memo) = self.memo.0.write() {
+            if memo.len() >= BIND_MEMO {
+                memo.remove(0);
+            }
+            memo.push(MemoEntry {
+                claims: Arc::clone(&identity.claims),
+                role: identity.role.clone(),
+                name: identity.name.clone(),
+                bound: bound.clone(),
+            });
+        }
+        bound
     }
 
     /// The filter with the caller's values in place of the placeholders;
@@ -549,5 +616,44 @@ pub fn validate_rule(where_: &str, table: &Table, rule: &Rule) -> Result<(), Pol
 impl fmt::Display for Verb {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value_of(b: &Bound) -> String {
+        match &b.0[0].operation {
+            Operation::Compare(_, v) => v.clone(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bound_filters_are_remembered_per_identity_and_never_cross() {
+        let f = RowFilter::parse("tenant=eq.{claims.tenant}").unwrap();
+        let a = Identity::new("user").with_claims(serde_json::json!({"tenant": "a"}));
+        let b = Identity::new("user").with_claims(serde_json::json!({"tenant": "b"}));
+        for _ in 0..3 {
+            assert_eq!(value_of(&f.bound(&a).unwrap()), "a");
+            assert_eq!(value_of(&f.bound(&b).unwrap()), "b");
+        }
+        // The same claims with another role or name are another identity.
+        let r = RowFilter::parse("owner=eq.{role}").unwrap();
+        let c = Identity::new("x").with_claims(Arc::clone(&a.claims));
+        assert_eq!(value_of(&r.bound(&a).unwrap()), "user");
+        assert_eq!(value_of(&r.bound(&c).unwrap()), "x");
+        // Fresh claims every time (more than the memo keeps, allocated and
+        // freed in turn): each binds to its own values.
+        for i in 0..100 {
+            let id = Identity::new("user").with_claims(serde_json::json!({"tenant": format!("t{i}")}));
+            assert_eq!(value_of(&f.bound(&id).unwrap()), format!("t{i}"));
+        }
+        // A missing claim matches nothing, remembered as such.
+        let none = Identity::new("user");
+        assert!(f.bound(&none).is_none());
+        assert!(f.bound(&none).is_none());
+        assert_eq!(value_of(&f.bound(&a).unwrap()), "a");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -82,7 +82,7 @@ pub struct Jwt {
     /// Tokens verified lately: token → (claims, valid until, unix seconds).
     /// Only successful verifications are kept, never past the token's own
     /// expiry, so a hit answers exactly as verifying again would.
-    verified: Mutex<HashMap<String, (Identity, u64), TokenHasher>>,
+    verified: RwLock<HashMap<String, (Identity, u64), TokenHasher>>,
 }
 
 /// Hashes a token by its last 16 bytes — the end of its signature, which
@@ -207,7 +207,7 @@ impl Jwt {
 
     /// The identity of a token verified lately, while it is still valid.
     fn cached(&self, token: &str, now: u64) -> Option<Identity> {
-        let cache = self.verified.lock().ok()?;
+        let cache = self.verified.read().ok()?;
         let (identity, until) = cache.get(token)?;
         (now < *until).then(|| identity.clone())
     }
@@ -219,7 +219,7 @@ impl Jwt {
         if let Some(exp) = identity.claims.get("exp").and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64))) {
             until = until.min(exp.saturating_add(self.leeway));
         }
-        if let Ok(mut cache) = self.verified.lock() {
+        if let Ok(mut cache) = self.verified.write() {
             if cache.len() >= VERIFIED_CAPACITY {
                 cache.clear();
             }
@@ -565,7 +565,7 @@ impl JwtBuilder {
                 VerifyKey { kid, algorithms, key, validation: v }
             })
             .collect();
-        Ok(Jwt { keys, role_claim, cookie: self.cookie, leeway, verified: Mutex::new(HashMap::with_hasher(TokenHasher::new())) })
+        Ok(Jwt { keys, role_claim, cookie: self.cookie, leeway, verified: RwLock::new(HashMap::with_hasher(TokenHasher::new())) })
     }
 }
 

@@ -118,10 +118,14 @@ pub struct Identity {
     pub anonymous: bool,
 }
 
+/// The empty claims, shared by every identity without claims of its own.
+static NO_CLAIMS: std::sync::LazyLock<Arc<serde_json::Value>> =
+    std::sync::LazyLock::new(|| Arc::new(serde_json::Value::Object(Default::default())));
+
 impl Identity {
     /// An authenticated identity with `role`, no name and empty claims.
     pub fn new(role: impl Into<String>) -> Self {
-        Identity { role: role.into(), claims: Arc::new(serde_json::Value::Object(Default::default())), name: None, anonymous: false }
+        Identity { role: role.into(), claims: Arc::clone(&NO_CLAIMS), name: None, anonymous: false }
     }
 
     /// The identity of a caller without credentials, running as `role`.

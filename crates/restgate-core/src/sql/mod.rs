@@ -41,9 +41,9 @@
 mod dialect;
 
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
-use sea_query::{Alias, Condition, Expr, ExprTrait, Func, Keyword, OnConflict, Query, SelectStatement, Values};
+use sea_query::{Alias, Condition, Expr, ExprTrait, Func, Keyword, LogicalChainOper, OnConflict, Query, SelectStatement, Values};
 
 use dialect::{element_value, object_pairs, row_keys_ok};
 pub use dialect::{
@@ -397,7 +397,9 @@ fn objects(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Co
     };
     s.from(table_ref(table));
     if let Some(f) = filter {
-        s.and_where(condition(d, scope, f)?);
+        // As a one-link chain: sea-query renders it in place, where a
+        // `Condition` is cloned into an expression at every render.
+        s.and_or_where(LogicalChainOper::And(condition(d, scope, f)?));
     }
     Ok(Objects { select: s, scope, rows })
 }
@@ -449,7 +451,7 @@ fn cached_list(d: &dyn Dialect, table: &Table, scope: Scope, shape: &Shape<'_>) 
 /// replaced together on reload). Building and rendering the list is most of
 /// what a simple read's SQL costs.
 #[derive(Default)]
-pub(crate) struct SelectLists(Mutex<Vec<SelectList>>);
+pub(crate) struct SelectLists(RwLock<Vec<SelectList>>);
 
 struct SelectList {
     dialect: &'static str,
@@ -471,16 +473,16 @@ impl SelectLists {
     }
 
     fn find(&self, dialect: &'static str, scope: Scope, items: &[Output<'_>]) -> Option<(Arc<str>, bool)> {
-        let lists = self.0.lock().ok()?;
+        let lists = self.0.read().ok()?;
         lists.iter().find(|l| Self::same(l, dialect, scope, items)).map(|l| (Arc::clone(&l.sql), l.rows))
     }
 
     fn full(&self) -> bool {
-        self.0.lock().map_or(true, |l| l.len() >= Self::MAX)
+        self.0.read().map_or(true, |l| l.len() >= Self::MAX)
     }
 
     fn insert(&self, dialect: &'static str, scope: Scope, items: &[Output<'_>], sql: Arc<str>, rows: bool) {
-        let Ok(mut lists) = self.0.lock() else { return };
+        let Ok(mut lists) = self.0.write() else { return };
         if lists.len() >= Self::MAX || lists.iter().any(|l| Self::same(l, dialect, scope, items)) {
             return;
         }
@@ -508,7 +510,8 @@ impl std::fmt::Debug for SelectLists {
     }
 }
 
-/// A select of JSON objects, see [`objects`].
+/// A select of JSON objects, see [`objects`]. Its WHERE is a chain
+/// ([`LogicalChainOper`]): add conditions with `and_or_where`, never `and_where`.
 struct Objects {
     select: SelectStatement,
     scope: Scope,
@@ -641,7 +644,7 @@ pub fn rows_by_keys(
     keys: &[Vec<SqlValue>],
 ) -> Result<Statement, ApiError> {
     let mut o = objects(d, table, shape, None)?;
-    o.select.and_where(keys_condition(d, key_cols, keys));
+    o.select.and_or_where(LogicalChainOper::And(keys_condition(d, key_cols, keys)));
     order_by(d, o.scope, &mut o.select, &shape.order)?;
     Ok(o.per_row(d))
 }

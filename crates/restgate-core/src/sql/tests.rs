@@ -67,7 +67,7 @@ fn plain_select_lists_are_rendered_once_per_table_and_reused_verbatim() {
         (st.sql, st.values.0.len())
     };
     let films = catalog.tables().iter().find(|t| t.name == "films").unwrap();
-    let count = || films.select_lists.0.lock().unwrap().len();
+    let count = || films.select_lists.0.read().unwrap().len();
     let dialects: [&dyn Dialect; 3] = [&SqliteDialect, &PostgresDialect, &MySqlDialect];
     for d in dialects {
         let before = count();
