@@ -501,13 +501,7 @@ pub fn plan_for<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions, 
         }
         Target::Table(t) => t,
     };
-    let table = catalog
-        .table(schema, name)
-        .filter(|t| access.is_none_or(|a| a.visible(t)))
-        .ok_or_else(|| not_found_table(catalog, schema, name, access))?;
-    if req.action == Action::Options {
-        return Ok(Plan::Options(allow_for(table, access)));
-    }
+    let table = catalog.table(schema, name).ok_or_else(|| not_found_table(catalog, schema, name, access))?;
     // The verbs this request needs, and their rules.
     let merge = req.action == Action::Insert && req.prefer.resolution == Some(Resolution::MergeDuplicates);
     let verbs: &[Verb] = match req.action {
@@ -519,12 +513,29 @@ pub fn plan_for<'c>(req: &ApiRequest, catalog: &'c Catalog, opts: &PlanOptions, 
         Action::Put => &[Verb::Create, Verb::Update],
         Action::Options => &[],
     };
-    let mut rules: Vec<(Verb, Arc<Rule>)> = Vec::new();
+    let mut rules: Vec<(Verb, Arc<Rule>)> = Vec::with_capacity(verbs.len());
     if let Some(a) = access {
+        let mut allowed = true;
         for &v in verbs {
-            let rule = a.rule(table, v).ok_or_else(|| a.denied(format!("permission denied for table {}", table.name)))?;
-            rules.push((v, rule));
+            match a.rule(table, v) {
+                Some(rule) => rules.push((v, rule)),
+                None => {
+                    allowed = false;
+                    break;
+                }
+            }
         }
+        // A table the caller may do nothing with does not exist for them;
+        // one with a rule for every verb needed is visible without asking.
+        if (!allowed || verbs.is_empty()) && !a.visible(table) {
+            return Err(not_found_table(catalog, schema, name, access));
+        }
+        if !allowed {
+            return Err(a.denied(format!("permission denied for table {}", table.name)));
+        }
+    }
+    if req.action == Action::Options {
+        return Ok(Plan::Options(allow_for(table, access)));
     }
     let rule_of = |v: Verb| rules.iter().find(|(x, _)| *x == v).map(|(_, r)| Arc::clone(r));
     // Reading (select, filters, order, the representation) goes by the read rule.

@@ -86,7 +86,7 @@ impl fmt::Debug for Authenticators {
 impl Authenticate for Authenticators {
     async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
         for authenticator in &self.chain {
-            if let Some(identity) = authenticator.authenticate(parts).await? {
+            if let Some(identity) = (**authenticator).authenticate(parts).await? {
                 return self.with_role(identity).map(Some);
             }
         }
