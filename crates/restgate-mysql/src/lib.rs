@@ -119,6 +119,8 @@ impl MySqlOptions {
         let pool = MySqlPoolOptions::new()
             .max_connections(self.pool_size)
             .acquire_timeout(self.acquire_timeout)
+            // No ping before every statement (a round trip); see `read`.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     conn.execute(SESSION).await?;
@@ -305,8 +307,24 @@ impl Backend for MySqlBackend {
 
     async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
         let Some(count) = &q.count else {
+            // Connections are not pinged before use (sqlx pings them when
+            // they come back): one the server dropped fails its statement
+            // at once, and the read goes on with the next connection, up to
+            // the pool's size (after a server restart every idle one is
+            // dead). Failing to get a connection ends it.
             let mut conn = self.pool.acquire().await.map_err(|e| acquire_error(&self.pool, e))?;
-            return Ok(ReadOutput { rows: fetch_rows(&mut *conn, &q.rows).await?, total: None });
+            let mut retries = self.pool.options().get_max_connections();
+            loop {
+                match fetch_rows(&mut *conn, &q.rows).await {
+                    Err(e) if e.kind == BackendErrorKind::Unavailable && retries > 0 => {
+                        retries -= 1;
+                        conn.close_on_drop();
+                        drop(conn);
+                        conn = Box::pin(self.pool.acquire()).await.map_err(|e| acquire_error(&self.pool, e))?;
+                    }
+                    r => return Ok(ReadOutput { rows: r?, total: None }),
+                }
+            }
         };
         // One snapshot for the rows and the count.
         let mut tx = self

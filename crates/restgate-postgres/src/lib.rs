@@ -122,7 +122,13 @@ impl PgOptions {
     /// Opens the pool and builds the backend.
     pub async fn connect(self, url: &str) -> Result<PgBackend, sqlx::Error> {
         let opts = self.connect_options(url)?;
-        let pool = PgPoolOptions::new().max_connections(self.pool_size).acquire_timeout(self.acquire_timeout).connect_with(opts).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(self.pool_size)
+            .acquire_timeout(self.acquire_timeout)
+            // No ping before every statement (a round trip); see `read`.
+            .test_before_acquire(false)
+            .connect_with(opts)
+            .await?;
         Ok(PgBackend::from_pool(pool, self.schemas))
     }
 }
@@ -267,22 +273,9 @@ async fn planned_count(conn: &mut sqlx::PgConnection, stmt: &Statement) -> Resul
     Ok(counted["Plan Rows"].as_f64().unwrap_or(0.0).max(0.0).round() as u64)
 }
 
-#[async_trait]
-impl Backend for PgBackend {
-    fn dialect(&self) -> &'static dyn Dialect {
-        &PostgresDialect
-    }
-
-    async fn introspect(&self) -> Result<Catalog, BackendError> {
-        introspect::catalog(&self.pool, &self.schemas).await
-    }
-
-    async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
-        let Some(count) = &q.count else {
-            let mut conn = self.pool.acquire().await.map_err(|e| acquire_error(&self.pool, e))?;
-            return Ok(ReadOutput { rows: fetch_rows(&mut *conn, &q.rows).await?, total: None });
-        };
-        // One snapshot for the rows and the count.
+impl PgBackend {
+    /// The rows and the total count in one snapshot.
+    async fn read_counted(&self, q: &ReadQuery, count: &Statement) -> Result<ReadOutput, BackendError> {
         let mut tx =
             self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(|e| acquire_error(&self.pool, e))?;
         let total = match q.count_kind.unwrap_or(CountPref::Exact) {
@@ -300,6 +293,48 @@ impl Backend for PgBackend {
         let rows = fetch_rows(&mut *tx, &q.rows).await?;
         tx.commit().await.map_err(classify)?;
         Ok(ReadOutput { rows, total: Some(total) })
+    }
+}
+
+#[async_trait]
+impl Backend for PgBackend {
+    fn dialect(&self) -> &'static dyn Dialect {
+        &PostgresDialect
+    }
+
+    async fn introspect(&self) -> Result<Catalog, BackendError> {
+        introspect::catalog(&self.pool, &self.schemas).await
+    }
+
+    async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
+        let Some(count) = &q.count else {
+            // Connections are not pinged before use (sqlx pings them when
+            // they come back): one the server dropped fails its statement
+            // at once, and the read goes on with the next connection, up to
+            // the pool's size (after a server restart every idle one is
+            // dead). Failing to get a connection ends it.
+            // An idle connection at once when there is one: sqlx's acquire
+            // future is 8 kB, moved to the heap with every read.
+            let mut conn = match self.pool.try_acquire() {
+                Some(conn) => conn,
+                None => Box::pin(self.pool.acquire()).await.map_err(|e| acquire_error(&self.pool, e))?,
+            };
+            let mut retries = self.pool.options().get_max_connections();
+            loop {
+                match fetch_rows(&mut *conn, &q.rows).await {
+                    Err(e) if e.kind == BackendErrorKind::Unavailable && retries > 0 => {
+                        retries -= 1;
+                        conn.close_on_drop();
+                        drop(conn);
+                        conn = Box::pin(self.pool.acquire()).await.map_err(|e| acquire_error(&self.pool, e))?;
+                    }
+                    r => return Ok(ReadOutput { rows: r?, total: None }),
+                }
+            }
+        };
+        // Boxed on its own: the transaction's futures are large, and the
+        // whole of this one is moved to the heap on every read.
+        Box::pin(self.read_counted(q, count)).await
     }
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>, BackendError> {

@@ -55,6 +55,9 @@ impl SqliteBackend {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
+            // An in-process connection does not go away: no ping (a round
+            // trip through the connection's worker thread) before each use.
+            .test_before_acquire(false)
             .after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }))
             .connect_with(opts)
             .await?;

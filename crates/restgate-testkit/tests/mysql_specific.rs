@@ -397,3 +397,32 @@ async fn exhausted_pool_is_504() {
     assert_eq!(t.get_json("/people?select=id&id=eq.1").await, json!([{"id": 1}]));
     watcher.close().await.expect("close the watcher");
 }
+
+#[tokio::test]
+async fn reads_survive_connections_the_server_dropped() {
+    let Some(db) = MySqlTestDatabase::create().await else { return skip_unreachable("mysql") };
+    let name = db.name().to_owned();
+    let backend = MySqlOptions::new().pool_size(3).connect(&db.url()).await.expect("connect the backend");
+    let t = db.serve(backend, |b| b).await;
+    // Fill the pool: three reads at once hold three connections.
+    let q = "/people?select=id&id=eq.1";
+    let (a, b, c) = tokio::join!(t.get_json(q), t.get_json(q), t.get_json(q));
+    assert!([a, b, c].iter().all(|r| *r == json!([{"id": 1}])));
+    // The server ends every one of them (as a restart or an administrator would).
+    let mut admin = MySqlConnection::connect(&restgate_testkit::mysql::url()).await.expect("connect the admin");
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()")
+        .bind(&name)
+        .fetch_all(&mut admin)
+        .await
+        .expect("list the gate's connections");
+    assert!(!ids.is_empty(), "the gate had no connections");
+    for id in ids {
+        let _ = admin.execute(AssertSqlSafe(format!("KILL {id}"))).await;
+    }
+    // No read fails: each dead connection is dropped and the read goes on with a live one.
+    for _ in 0..5 {
+        let r = within("GET after the connections were ended", t.get(q)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json(), json!([{"id": 1}]));
+    }
+}

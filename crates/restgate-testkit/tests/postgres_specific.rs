@@ -312,3 +312,29 @@ async fn exhausted_pool_is_504() {
     assert_eq!(t.get_json("/people?select=id&id=eq.1").await, json!([{"id": 1}]));
     watcher.close().await.expect("close the watcher");
 }
+
+#[tokio::test]
+async fn reads_survive_connections_the_server_dropped() {
+    let Some(schema) = PgTestSchema::create().await else { return skip_unreachable("postgresql") };
+    let app = schema.name().to_owned();
+    let backend = PgOptions::new().schemas([schema.name()]).pool_size(3).connect(&schema.url()).await.expect("connect the backend");
+    let t = schema.serve(backend, |b| b).await;
+    // Fill the pool: three reads at once hold three connections.
+    let q = "/people?select=id&id=eq.1";
+    let (a, b, c) = tokio::join!(t.get_json(q), t.get_json(q), t.get_json(q));
+    assert!([a, b, c].iter().all(|r| *r == json!([{"id": 1}])));
+    // The server ends every one of them (as a restart or an administrator would).
+    let mut admin = PgConnection::connect(&restgate_testkit::postgres::url()).await.expect("connect the admin");
+    let ended: Vec<bool> = sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+        .bind(&app)
+        .fetch_all(&mut admin)
+        .await
+        .expect("terminate the gate's connections");
+    assert!(!ended.is_empty(), "the gate had no connections");
+    // No read fails: each dead connection is dropped and the read goes on with a live one.
+    for _ in 0..5 {
+        let r = within("GET after the connections were ended", t.get("/people?select=id&id=eq.1")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json(), json!([{"id": 1}]));
+    }
+}
