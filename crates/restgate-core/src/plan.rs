@@ -25,6 +25,7 @@
 //! assert_eq!(plan(&bad, &catalog, &opts).unwrap_err().code, "22P02");
 //! ```
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
@@ -102,8 +103,8 @@ impl ColumnRef<'_> {
 /// One key of each output object.
 #[derive(Debug, Clone)]
 pub struct OutputField<'c> {
-    /// The key.
-    pub key: String,
+    /// The key (borrowed from the catalog when it is the column's name).
+    pub key: Cow<'c, str>,
     /// Where the value comes from.
     pub source: ColumnRef<'c>,
     /// `::cast`.
@@ -254,7 +255,7 @@ impl<'c> Shape<'c> {
         let mut out = Vec::with_capacity(self.items.len());
         for item in &self.items {
             match item {
-                Output::Field(f) => out.push(f.key.as_str()),
+                Output::Field(f) => out.push(&*f.key),
                 Output::Embed(e) if e.spread || e.shape.items.is_empty() => out.extend(e.shape.keys()),
                 Output::Embed(e) => out.push(e.key.as_str()),
             }
@@ -852,7 +853,7 @@ impl<'c> Resolver<'c, '_> {
                 SelectItem::Star => {
                     for column in self.table.columns.iter().filter(|c| self.readable(c)) {
                         items.push(Output::Field(OutputField {
-                            key: column.name.clone(),
+                            key: Cow::Borrowed(column.name.as_str()),
                             source: ColumnRef { table: self.table, column, json_path: Vec::new() },
                             cast: None,
                         }));
@@ -870,7 +871,11 @@ impl<'c> Resolver<'c, '_> {
                                 .with_hint("Supported casts: text, integer, bigint, numeric, real, double, boolean, json, jsonb, date, time, timestamp, timestamptz, uuid")
                         })?),
                     };
-                    items.push(Output::Field(OutputField { key: alias.clone().unwrap_or_else(|| field.output_name()), source, cast }));
+                    items.push(Output::Field(OutputField {
+                        key: Cow::Owned(alias.clone().unwrap_or_else(|| field.output_name())),
+                        source,
+                        cast,
+                    }));
                 }
                 SelectItem::Embed(e) => items.push(Output::Embed(Box::new(self.embed(e)?))),
             }

@@ -50,12 +50,21 @@ pub fn error(e: &ApiError, format: &dyn ErrorFormat, head: bool) -> Response<Bod
 }
 
 fn content_range(offset: u64, n: u64, total: Option<u64>) -> String {
-    let total = total.map_or_else(|| "*".to_owned(), |t| t.to_string());
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(48);
     if n == 0 {
-        format!("*/{total}")
+        s.push('*');
     } else {
-        format!("{offset}-{}/{total}", offset + n - 1)
+        let _ = write!(s, "{offset}-{}", offset + n - 1);
     }
+    s.push('/');
+    match total {
+        Some(t) => {
+            let _ = write!(s, "{t}");
+        }
+        None => s.push('*'),
+    }
+    s
 }
 
 fn finish(mut r: Response<Body>, applied: &[String]) -> Response<Body> {

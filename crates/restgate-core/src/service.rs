@@ -371,9 +371,9 @@ fn content_location(base: &str, rel: &str, query: Option<&str>) -> String {
     let mut s = String::with_capacity(base.len() + rel.len() + query.map_or(0, str::len) + 1);
     s.push_str(base);
     s.push_str(rel);
-    if !pairs.is_empty() {
-        s.push('?');
-        s.push_str(&pairs.join("&"));
+    for (i, p) in pairs.iter().enumerate() {
+        s.push(if i == 0 { '?' } else { '&' });
+        s.push_str(p);
     }
     s
 }

@@ -220,7 +220,7 @@ fn items(d: &dyn Dialect, scope: Scope, shape: &Shape<'_>) -> Result<Vec<JsonIte
     let mut out = Vec::with_capacity(shape.items.len());
     for item in &shape.items {
         match item {
-            Output::Field(f) => out.push(JsonItem { key: f.key.clone(), expr: field_value(d, scope, f), ty: Some(f.output_type()) }),
+            Output::Field(f) => out.push(JsonItem { key: f.key.to_string(), expr: field_value(d, scope, f), ty: Some(f.output_type()) }),
             Output::Embed(e) => embed_items(d, scope, e, &mut out)?,
         }
     }
@@ -489,7 +489,7 @@ impl SelectLists {
         let items = items
             .iter()
             .filter_map(|i| match i {
-                Output::Field(f) => Some((f.key.clone(), f.source.column.sql_name)),
+                Output::Field(f) => Some((f.key.to_string(), f.source.column.sql_name)),
                 Output::Embed(_) => None,
             })
             .collect();
