@@ -119,8 +119,6 @@ impl MySqlOptions {
         let pool = MySqlPoolOptions::new()
             .max_connections(self.pool_size)
             .acquire_timeout(self.acquire_timeout)
-            // No ping before every statement (a round trip); see `read`.
-            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     conn.execute(SESSION).await?;
@@ -307,12 +305,18 @@ impl Backend for MySqlBackend {
 
     async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
         let Some(count) = &q.count else {
-            // Connections are not pinged before use (sqlx pings them when
-            // they come back): one the server dropped fails its statement
-            // at once, and the read goes on with the next connection, up to
-            // the pool's size (after a server restart every idle one is
-            // dead). Failing to get a connection ends it.
-            let mut conn = self.pool.acquire().await.map_err(|e| acquire_error(&self.pool, e))?;
+            // An idle connection at once when there is one, without the
+            // COM_PING `acquire` sends first (a round trip). sqlx pings a
+            // connection when it comes back, so a dead one leaves the pool
+            // after one statement; a read the server dropped the connection
+            // of goes on with another, up to the pool's size, taken by
+            // `acquire`, which pings. Failing to get one ends it. Writes
+            // always take a pinged connection: a statement is never sent
+            // twice.
+            let mut conn = match self.pool.try_acquire() {
+                Some(conn) => conn,
+                None => Box::pin(self.pool.acquire()).await.map_err(|e| acquire_error(&self.pool, e))?,
+            };
             let mut retries = self.pool.options().get_max_connections();
             loop {
                 match fetch_rows(&mut *conn, &q.rows).await {

@@ -122,13 +122,7 @@ impl PgOptions {
     /// Opens the pool and builds the backend.
     pub async fn connect(self, url: &str) -> Result<PgBackend, sqlx::Error> {
         let opts = self.connect_options(url)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(self.pool_size)
-            .acquire_timeout(self.acquire_timeout)
-            // No ping before every statement (a round trip); see `read`.
-            .test_before_acquire(false)
-            .connect_with(opts)
-            .await?;
+        let pool = PgPoolOptions::new().max_connections(self.pool_size).acquire_timeout(self.acquire_timeout).connect_with(opts).await?;
         Ok(PgBackend::from_pool(pool, self.schemas))
     }
 }
@@ -308,13 +302,16 @@ impl Backend for PgBackend {
 
     async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
         let Some(count) = &q.count else {
-            // Connections are not pinged before use (sqlx pings them when
-            // they come back): one the server dropped fails its statement
-            // at once, and the read goes on with the next connection, up to
-            // the pool's size (after a server restart every idle one is
-            // dead). Failing to get a connection ends it.
-            // An idle connection at once when there is one: sqlx's acquire
-            // future is 8 kB, moved to the heap with every read.
+            // An idle connection at once when there is one, without the
+            // ping `acquire` sends first (a round trip) and without sqlx's
+            // acquire future (8 kB, moved to the heap with every read).
+            // sqlx pings a connection when it comes back, so a dead one
+            // leaves the pool after one statement; a read the server
+            // dropped the connection of goes on with another, up to the
+            // pool's size (after a restart every idle one is dead), taken by
+            // `acquire`, which pings. Failing to get one ends it. Writes
+            // always take a pinged connection: a statement is never sent
+            // twice.
             let mut conn = match self.pool.try_acquire() {
                 Some(conn) => conn,
                 None => Box::pin(self.pool.acquire()).await.map_err(|e| acquire_error(&self.pool, e))?,
