@@ -388,12 +388,7 @@ fn objects(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Co
             s.expr(Expr::cust(String::from(&*list)));
             rows
         }
-        None => {
-            let items = items(d, scope, shape)?;
-            let rows = d.row_objects() && row_keys_ok(&items);
-            push_list(d, &mut s, items, rows);
-            rows
-        }
+        None => push_list(d, &mut s, items(d, scope, shape)?),
     };
     s.from(table_ref(table));
     if let Some(f) = filter {
@@ -404,9 +399,11 @@ fn objects(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Co
     Ok(Objects { select: s, scope, rows })
 }
 
-/// Adds the object items to `s`: as columns named by their keys (`rows`,
-/// for `row_to_json`), or as one JSON object column `j`.
-fn push_list(d: &dyn Dialect, s: &mut SelectStatement, items: Vec<JsonItem>, rows: bool) {
+/// Adds the object items to `s`: as columns named by their keys (for
+/// `row_to_json`, where the dialect builds objects so and the keys allow;
+/// returns true), or as one JSON object column `j`.
+fn push_list(d: &dyn Dialect, s: &mut SelectStatement, items: Vec<JsonItem>) -> bool {
+    let rows = d.row_objects() && row_keys_ok(&items);
     if rows {
         for i in items {
             s.expr_as(element_value(d, i.expr, i.ty), Alias::new(i.key));
@@ -414,6 +411,7 @@ fn push_list(d: &dyn Dialect, s: &mut SelectStatement, items: Vec<JsonItem>, row
     } else {
         s.expr_as(d.json_object(object_pairs(d, items)), Ident(ROW));
     }
+    rows
 }
 
 /// The rendered select list of a shape of plain columns (no embeds, casts
@@ -433,10 +431,8 @@ fn cached_list(d: &dyn Dialect, table: &Table, scope: Scope, shape: &Shape<'_>) 
         return Ok(None);
     }
     // The same items the uncached path builds, alone in a SELECT.
-    let items = items(d, scope, shape)?;
-    let rows = d.row_objects() && row_keys_ok(&items);
     let mut s = Query::select();
-    push_list(d, &mut s, items, rows);
+    let rows = push_list(d, &mut s, items(d, scope, shape)?);
     let (sql, values) = d.build_select(&s);
     let Some(list) = sql.strip_prefix("SELECT ").filter(|_| values.0.is_empty()) else {
         return Ok(None);
