@@ -307,7 +307,7 @@ impl RestGate {
         let identity: Option<std::borrow::Cow<'_, Identity>> = match parts.extensions.get::<Identity>() {
             Some(id) => Some(std::borrow::Cow::Borrowed(id)),
             None => match &inner.authenticator {
-                Some(a) => (**a).authenticate(&parts).await?.map(std::borrow::Cow::Owned),
+                Some(a) => crate::auth::authenticate(&**a, &parts).await?.map(std::borrow::Cow::Owned),
                 None => None,
             },
         };

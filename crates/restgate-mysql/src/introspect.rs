@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use restgate_core::catalog::{Catalog, Column, ColumnType, ForeignKey, Storage, Table, TableKind};
 use restgate_core::error::BackendError;
-use sqlx::{MySqlPool, Row};
+use sqlx::{AssertSqlSafe, MySqlConnection, MySqlPool, Row};
 
 use crate::classify;
 
@@ -128,8 +128,27 @@ fn storage(column_type: &str, data_type: &str) -> Storage {
     }
 }
 
+/// Reads the catalog without the pool's statement timeout (MariaDB's
+/// `max_statement_time`, MySQL's `max_execution_time`): the timeout bounds
+/// requests, and information_schema on a busy server with many databases
+/// may take longer than any one request should. The session's value is put
+/// back afterwards; a connection where that fails is closed, not reused.
 pub(crate) async fn catalog(pool: &MySqlPool, mariadb: bool) -> Result<Catalog, BackendError> {
     let mut conn = pool.acquire().await.map_err(classify)?;
+    let var = if mariadb { "max_statement_time" } else { "max_execution_time" };
+    let prior: String =
+        sqlx::query_scalar(AssertSqlSafe(format!("SELECT CAST(@@SESSION.{var} AS CHAR)"))).fetch_one(&mut *conn).await.map_err(classify)?;
+    sqlx::query(AssertSqlSafe(format!("SET SESSION {var} = 0"))).execute(&mut *conn).await.map_err(classify)?;
+    let read = read(&mut conn, mariadb).await;
+    // `prior` is the server's own number (digits and a point), not input.
+    let restore = AssertSqlSafe(format!("SET SESSION {var} = {prior}"));
+    if sqlx::query(restore).execute(&mut *conn).await.is_err() {
+        drop(conn.detach());
+    }
+    read
+}
+
+async fn read(conn: &mut MySqlConnection, mariadb: bool) -> Result<Catalog, BackendError> {
     let schema: Option<String> = sqlx::query_scalar("SELECT CAST(DATABASE() AS CHAR)").fetch_one(&mut *conn).await.map_err(classify)?;
     let schema = schema.unwrap_or_default();
 

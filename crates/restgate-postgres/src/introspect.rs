@@ -108,8 +108,12 @@ fn logical_type(category: &str, base_kind: &str, base_name: &str) -> ColumnType 
     }
 }
 
+/// Reads the catalog in one read-only transaction without the pool's
+/// statement timeout: the timeout bounds requests, and reading a large
+/// catalog on a busy server may take longer than any one request should.
 pub(crate) async fn catalog(pool: &PgPool, schemas: &[String]) -> Result<Catalog, BackendError> {
-    let mut conn = pool.acquire().await.map_err(classify)?;
+    let mut conn = pool.begin().await.map_err(classify)?;
+    sqlx::query("SET LOCAL statement_timeout = 0").execute(&mut *conn).await.map_err(classify)?;
     let relations = sqlx::query(RELATIONS).bind(schemas).fetch_all(&mut *conn).await.map_err(classify)?;
     let mut tables: Vec<Table> = Vec::with_capacity(relations.len());
     let mut by_oid: HashMap<i64, usize> = HashMap::new();
@@ -190,6 +194,7 @@ pub(crate) async fn catalog(pool: &PgPool, schemas: &[String]) -> Result<Catalog
             }
         }
     }
+    conn.commit().await.map_err(classify)?;
     Ok(Catalog::new(schemas.to_vec(), tables))
 }
 

@@ -103,7 +103,8 @@ impl PgOptions {
     }
 
     /// PostgreSQL's `statement_timeout` for every connection (a statement
-    /// running longer is cancelled: 504).
+    /// running longer is cancelled: 504). Reading the catalog (at start and
+    /// on reload) is not bounded by it.
     pub fn statement_timeout(mut self, d: Duration) -> Self {
         self.statement_timeout = Some(d);
         self
@@ -208,10 +209,7 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
 /// burst, a request can see the pool full of other requests' connection
 /// attempts and get the 504.)
 fn acquire_error(pool: &PgPool, e: sqlx::Error) -> BackendError {
-    if matches!(e, sqlx::Error::PoolTimedOut) && pool.size() < pool.options().get_max_connections() {
-        return BackendError::new(BackendErrorKind::Unavailable, None, "timed out opening a connection to the database");
-    }
-    classify(e)
+    restgate_sqlx::acquire_error(pool, e, classify)
 }
 
 /// A row holds one JSON object (`json`), or the objects of a whole read
@@ -302,30 +300,12 @@ impl Backend for PgBackend {
 
     async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
         let Some(count) = &q.count else {
-            // An idle connection at once when there is one, without the
-            // ping `acquire` sends first (a round trip) and without sqlx's
-            // acquire future (8 kB, moved to the heap with every read).
-            // sqlx pings a connection when it comes back, so a dead one
-            // leaves the pool after one statement; a read the server
-            // dropped the connection of goes on with another, up to the
-            // pool's size (after a restart every idle one is dead), taken by
-            // `acquire`, which pings. Failing to get one ends it. Writes
-            // always take a pinged connection: a statement is never sent
-            // twice.
-            let mut conn = match self.pool.try_acquire() {
-                Some(conn) => conn,
-                None => Box::pin(self.pool.acquire()).await.map_err(|e| acquire_error(&self.pool, e))?,
-            };
-            let mut retries = self.pool.options().get_max_connections();
+            // A connection without a ping, another when the server dropped it.
+            let mut c = restgate_sqlx::ReadConnection::take(&self.pool, classify).await?;
             loop {
-                match fetch_rows(&mut *conn, &q.rows).await {
-                    Err(e) if e.kind == BackendErrorKind::Unavailable && retries > 0 => {
-                        retries -= 1;
-                        conn.close_on_drop();
-                        drop(conn);
-                        conn = Box::pin(self.pool.acquire()).await.map_err(|e| acquire_error(&self.pool, e))?;
-                    }
-                    r => return Ok(ReadOutput { rows: r?, total: None }),
+                match fetch_rows(c.conn(), &q.rows).await {
+                    Err(e) => c.retry(e).await?,
+                    Ok(rows) => return Ok(ReadOutput { rows, total: None }),
                 }
             }
         };

@@ -140,6 +140,76 @@ async fn odd_types() -> Option<TestGate> {
     Some(db.serve(backend, |b| b).await)
 }
 
+/// The same columns twice, nullable and `NOT NULL`, holding the same rows:
+/// MariaDB renders a `NOT NULL` column's JSON without the NULL arms, and
+/// must write the same text for it. A latin1 column, an enum, a year and
+/// binary strings are there for the server's string conversions.
+const NOT_NULL_TYPES: &str = r#"
+CREATE TABLE parents (id INT PRIMARY KEY, label VARCHAR(10) NOT NULL);
+INSERT INTO parents VALUES (1, 'one'), (2, 'two');
+CREATE TABLE loose (
+    id INT PRIMARY KEY, parent_id INT, i_small SMALLINT, i_big BIGINT, f_double DOUBLE, f_float FLOAT,
+    n_dec DECIMAL(12,4), b_bool BOOLEAN, flag BIT(1), mask BIT(8), code INT(5) ZEROFILL,
+    t_text TEXT, t_latin VARCHAR(20) CHARACTER SET latin1, t_enum ENUM('a','b c','d"e'), y_year YEAR,
+    d_date DATE, t_time TIME(6), ts DATETIME, ts6 DATETIME(6), tstz TIMESTAMP(6) NULL DEFAULT NULL,
+    j_json JSON, bin BLOB, vbin VARBINARY(8), spot POINT,
+    FOREIGN KEY (parent_id) REFERENCES parents (id)
+);
+INSERT INTO loose VALUES
+    (1, 1, -3, 9007199254740993, 1.5e300, 0.25, 12.5000, 1, b'1', b'00000101', 42, 'tab\there "q" é', 'café', 'b c', 2024,
+     '2024-02-29', '-01:02:03.450000', '2024-02-29 13:45:00', '2024-02-29 13:45:00.123000', '2024-02-29 13:45:00.000001',
+     '{"a": [1, {"b": null}]}', x'00ff10', x'41', POINT(1, 2)),
+    (2, 2, 0, 0, 0, 0, 0, 0, b'0', b'00000000', 0, '', '', 'd"e', 1901,
+     '0001-01-01', '00:00:00', '1000-01-01 00:00:00', '9999-12-31 23:59:59.999999', '1970-01-01 00:00:01',
+     'null', x'', x'', POINT(-1.5, 0));
+CREATE TABLE strict LIKE loose;
+ALTER TABLE strict
+    MODIFY parent_id INT NOT NULL, MODIFY i_small SMALLINT NOT NULL, MODIFY i_big BIGINT NOT NULL,
+    MODIFY f_double DOUBLE NOT NULL, MODIFY f_float FLOAT NOT NULL, MODIFY n_dec DECIMAL(12,4) NOT NULL,
+    MODIFY b_bool BOOLEAN NOT NULL, MODIFY flag BIT(1) NOT NULL, MODIFY mask BIT(8) NOT NULL,
+    MODIFY code INT(5) ZEROFILL NOT NULL, MODIFY t_text TEXT NOT NULL,
+    MODIFY t_latin VARCHAR(20) CHARACTER SET latin1 NOT NULL, MODIFY t_enum ENUM('a','b c','d"e') NOT NULL,
+    MODIFY y_year YEAR NOT NULL, MODIFY d_date DATE NOT NULL, MODIFY t_time TIME(6) NOT NULL,
+    MODIFY ts DATETIME NOT NULL, MODIFY ts6 DATETIME(6) NOT NULL, MODIFY tstz TIMESTAMP(6) NOT NULL DEFAULT '2000-01-01 00:00:00',
+    MODIFY j_json JSON NOT NULL, MODIFY bin BLOB NOT NULL, MODIFY vbin VARBINARY(8) NOT NULL, MODIFY spot POINT NOT NULL,
+    ADD FOREIGN KEY (parent_id) REFERENCES parents (id);
+INSERT INTO strict SELECT * FROM loose;
+"#;
+
+#[tokio::test]
+async fn not_null_columns_read_as_the_same_json() {
+    let Some(db) = MySqlTestDatabase::create().await else { return skip_unreachable("mysql") };
+    db.execute(NOT_NULL_TYPES).await;
+    let backend = MySqlOptions::new().pool_size(2).connect(&db.url()).await.expect("connect the backend");
+    let t = db.serve(backend, |b| b).await;
+    let body = |r: TestResponse| {
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    };
+    for query in [
+        "select=*&order=id",
+        // One row (not joined by the server), an embedded object (a join
+        // on MariaDB) and an embedded array, and the parents' side.
+        "select=*&id=eq.1",
+        "select=id,t_latin,parents(id,label)&order=id",
+        "select=id,...parents(label),t_enum&order=id",
+    ] {
+        let loose = body(t.get(&format!("/loose?{query}")).await);
+        let strict = body(t.get(&format!("/strict?{query}")).await);
+        assert_eq!(strict, loose, "{query}");
+    }
+    let loose = body(t.get("/parents?select=id,loose(i_big,t_latin,ts6,b_bool,n_dec)&loose.order=id&order=id").await);
+    let strict = body(t.get("/parents?select=id,strict(i_big,t_latin,ts6,b_bool,n_dec)&strict.order=id&order=id").await);
+    assert_eq!(strict.replace("strict", "loose"), loose);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&strict).expect("JSON"),
+        json!([
+            {"id": 1, "strict": [{"i_big": 9007199254740993_i64, "t_latin": "café", "ts6": "2024-02-29T13:45:00.123", "b_bool": true, "n_dec": 12.5}]},
+            {"id": 2, "strict": [{"i_big": 0, "t_latin": "", "ts6": "9999-12-31T23:59:59.999999", "b_bool": false, "n_dec": 0}]}
+        ])
+    );
+}
+
 /// A GeoJSON point (whole coordinates as integers, as the server writes them).
 fn point(coordinates: serde_json::Value) -> serde_json::Value {
     json!({"type": "Point", "coordinates": coordinates})
@@ -339,6 +409,18 @@ async fn unreachable_database_is_503_with_retry_after() {
     let r = within("GET after the restart", t.get("/people?select=id&id=eq.1")).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json(), json!([{"id": 1}]));
+}
+
+/// The statement timeout bounds requests, not reading the catalog: a
+/// timeout far shorter than the catalog queries still starts (and reloads).
+#[tokio::test]
+async fn statement_timeout_does_not_bound_reading_the_catalog() {
+    let Some(db) = MySqlTestDatabase::create().await else { return skip_unreachable("mysql") };
+    let backend = MySqlOptions::new().statement_timeout(Duration::from_millis(1)).connect(&db.url()).await.expect("connect the backend");
+    let t = db.serve(backend, |b| b).await;
+    t.gate().reload().await.expect("reload the catalog");
+    let doc = t.get_json("/").await;
+    assert!(doc["paths"]["/people"].is_object(), "{doc}");
 }
 
 #[tokio::test]

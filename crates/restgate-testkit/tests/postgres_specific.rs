@@ -246,6 +246,23 @@ async fn unreachable_database_is_503_with_retry_after() {
     assert_eq!(r.json(), json!([{"id": 1}]));
 }
 
+/// The statement timeout bounds requests, not reading the catalog: a
+/// timeout far shorter than the catalog queries still starts (and reloads).
+#[tokio::test]
+async fn statement_timeout_does_not_bound_reading_the_catalog() {
+    let Some(schema) = PgTestSchema::create().await else { return skip_unreachable("postgresql") };
+    let backend = PgOptions::new()
+        .schemas([schema.name()])
+        .statement_timeout(Duration::from_millis(1))
+        .connect(&schema.url())
+        .await
+        .expect("connect the backend");
+    let t = schema.serve(backend, |b| b).await;
+    t.gate().reload().await.expect("reload the catalog");
+    let doc = t.get_json("/").await;
+    assert!(doc["paths"]["/people"].is_object(), "{doc}");
+}
+
 #[tokio::test]
 async fn statement_timeout_is_504() {
     let Some(schema) = PgTestSchema::create().await else { return skip_unreachable("postgresql") };

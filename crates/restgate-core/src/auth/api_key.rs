@@ -102,6 +102,16 @@ impl fmt::Debug for ApiKeys {
 #[async_trait]
 impl Authenticate for ApiKeys {
     async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
+        self.check(parts)
+    }
+    fn authenticate_now(&self, parts: &http::request::Parts) -> Option<Result<Option<Identity>, AuthError>> {
+        Some(self.check(parts))
+    }
+}
+
+impl ApiKeys {
+    /// The whole check: a lookup, nothing to wait for.
+    fn check(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
         let presented = match parts.headers.get(&self.header) {
             // A header that is not visible ASCII cannot be a configured key,
             // but it is a credential: refuse it rather than fall through.

@@ -86,10 +86,30 @@ impl fmt::Debug for Authenticators {
 impl Authenticate for Authenticators {
     async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
         for authenticator in &self.chain {
-            if let Some(identity) = (**authenticator).authenticate(parts).await? {
+            if let Some(identity) = super::authenticate(&**authenticator, parts).await? {
                 return self.with_role(identity).map(Some);
             }
         }
+        self.nobody(parts)
+    }
+
+    fn authenticate_now(&self, parts: &http::request::Parts) -> Option<Result<Option<Identity>, AuthError>> {
+        // Only while every authenticator answers at once; else the chain runs
+        // again as a future (the ones before answer the same again).
+        for authenticator in &self.chain {
+            match (**authenticator).authenticate_now(parts)? {
+                Ok(Some(identity)) => return Some(self.with_role(identity).map(Some)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(self.nobody(parts))
+    }
+}
+
+impl Authenticators {
+    /// The answer when no authenticator recognised credentials.
+    fn nobody(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
         match bearer_token(&parts.headers) {
             Some("") => Err(AuthError::invalid("Empty JWT is sent in Authorization header")),
             Some(_) => Err(AuthError::invalid("The bearer token is not accepted by any configured authenticator")),

@@ -357,6 +357,17 @@ impl fmt::Debug for Jwt {
 #[async_trait]
 impl Authenticate for Jwt {
     async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
+        self.check(parts)
+    }
+    fn authenticate_now(&self, parts: &http::request::Parts) -> Option<Result<Option<Identity>, AuthError>> {
+        // Verifying a signature is computation, not waiting (a static key or JWKS).
+        Some(self.check(parts))
+    }
+}
+
+impl Jwt {
+    /// The whole check: the cache, else the signature and the claims.
+    fn check(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
         let now = jsonwebtoken::get_current_timestamp();
         let bearer = bearer_token(&parts.headers);
         // Only verified tokens are cached, so a hit is a JWT: no need to look

@@ -118,7 +118,7 @@ where
         let format = self.format.clone();
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            let outcome = match auth.authenticate(&parts).await {
+            let outcome = match super::authenticate(&*auth, &parts).await {
                 Ok(Some(identity)) if !identity.role.is_empty() => Ok(identity),
                 Ok(_) => Err(AuthError::Missing),
                 Err(e) => Err(e),

@@ -187,12 +187,26 @@ impl Identity {
 pub trait Authenticate: Send + Sync + 'static {
     /// The identity the request's credentials prove, if it carries any.
     async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError>;
+
+    /// The answer [`authenticate`](Authenticate::authenticate) would give,
+    /// when it can be given without waiting (no store to ask: a static key,
+    /// a token checked by its signature); `None` to have `authenticate`
+    /// called. Callers try this first, which spares a request the boxed
+    /// future. The default is `None`: implement it only with exactly
+    /// `authenticate`'s answer (the ready authenticators do).
+    fn authenticate_now(&self, parts: &http::request::Parts) -> Option<Result<Option<Identity>, AuthError>> {
+        let _ = parts;
+        None
+    }
 }
 
 #[async_trait]
 impl<T: Authenticate + ?Sized> Authenticate for Arc<T> {
     async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
         (**self).authenticate(parts).await
+    }
+    fn authenticate_now(&self, parts: &http::request::Parts) -> Option<Result<Option<Identity>, AuthError>> {
+        (**self).authenticate_now(parts)
     }
 }
 
@@ -201,13 +215,27 @@ impl<T: Authenticate + ?Sized> Authenticate for Box<T> {
     async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
         (**self).authenticate(parts).await
     }
+    fn authenticate_now(&self, parts: &http::request::Parts) -> Option<Result<Option<Identity>, AuthError>> {
+        (**self).authenticate_now(parts)
+    }
+}
+
+/// Authenticates with `a`, without a future when it can answer at once.
+pub(crate) async fn authenticate(a: &dyn Authenticate, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
+    match a.authenticate_now(parts) {
+        Some(answer) => answer,
+        None => a.authenticate(parts).await,
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme
 /// case-insensitive), trimmed; `Some("")` for an empty one. `None` when there
 /// is no such header or it uses another scheme.
 pub(crate) fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?.trim();
+    // UTF-8 rather than `to_str`'s visible-ASCII check: the same for a
+    // token (anything else in one is refused where it is parsed), and
+    // checked a word at a time rather than a byte.
+    let value = std::str::from_utf8(headers.get(http::header::AUTHORIZATION)?.as_bytes()).ok()?.trim();
     let (scheme, rest) = value.split_at_checked(6)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;

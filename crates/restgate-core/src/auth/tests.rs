@@ -206,6 +206,21 @@ async fn custom_authenticator_plugs_into_the_chain() {
     assert_eq!(reply.body["message"], "Internal server error");
 }
 
+#[test]
+fn a_chain_answers_at_once_only_while_its_authenticators_can() {
+    let parts = |req: Request<Full<Bytes>>| req.into_parts().0;
+    let keys = Authenticators::new().with(api_keys()).anonymous_role(Some("anon"));
+    let answer = keys.authenticate_now(&parts(request(&[("apikey", KEY)]))).expect("keys answer at once");
+    assert_eq!(answer.expect("valid").expect("an identity").role, "reporter");
+    assert!(matches!(keys.authenticate_now(&parts(request(&[]))), Some(Ok(Some(id))) if id.anonymous));
+    assert!(matches!(keys.authenticate_now(&parts(request(&[("apikey", "wrong")]))), Some(Err(_))));
+    // Sessions only answers as a future: the chain says so when it gets there.
+    let chain = Authenticators::new().with(api_keys()).with(Sessions).anonymous_role(Some("anon"));
+    assert!(chain.authenticate_now(&parts(request(&[("apikey", KEY)]))).is_some(), "decided before Sessions");
+    assert!(chain.authenticate_now(&parts(request(&[("cookie", "sid=s-1")]))).is_none());
+    assert!(chain.authenticate_now(&parts(request(&[]))).is_none());
+}
+
 #[tokio::test]
 async fn refusals_use_the_configured_error_format() {
     let echo = tower::service_fn(|_req: Request<Full<Bytes>>| async { Ok::<_, Infallible>(Response::new(Full::<Bytes>::default())) });

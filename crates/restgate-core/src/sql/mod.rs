@@ -43,14 +43,15 @@ mod dialect;
 use std::fmt::Write as _;
 use std::sync::{Arc, RwLock};
 
-use sea_query::{Alias, Condition, Expr, ExprTrait, Func, Keyword, LogicalChainOper, OnConflict, Query, SelectStatement, Values};
+use sea_query::{Alias, Condition, Expr, ExprTrait, Func, JoinType, Keyword, LogicalChainOper, OnConflict, Query, SelectStatement, Values};
 
 use dialect::{element_value, object_pairs, row_keys_ok};
 pub use dialect::{
     ArrayQuery, BindContext, Dialect, Element, JoinOrder, JsonItem, MySql8Dialect, MySqlDialect, PostgresDialect, SortExpr, SqliteDialect,
+    Syntax,
 };
 
-use crate::catalog::{Column, Table};
+use crate::catalog::{Column, Storage, Table, TableKind};
 use crate::error::ApiError;
 use crate::plan::{ColumnRef, Condition as Cond, Conflict, Embed, OrderBy, Output, OutputField, ReadPlan, Related, Shape, Test, WriteOp};
 use crate::request::{IsValue, Operator, Quantifier, Resolution};
@@ -124,11 +125,6 @@ fn column_in(scope: Scope, c: &Column) -> Expr {
         Scope::Table(t) => Expr::col((Ident(t), Ident(c.sql_name))),
         Scope::Alias(n) => Expr::col((alias(n), Ident(c.sql_name))),
     }
-}
-
-/// An unqualified column reference.
-fn column(c: &Column) -> Expr {
-    column_in(Scope::Bare, c)
 }
 
 /// Column `c` in `scope` as reads show it ([`Dialect::column_value`]).
@@ -215,25 +211,134 @@ fn sort_key(d: &dyn Dialect, scope: Scope, o: &OrderBy<'_>) -> Result<Expr, ApiE
 }
 
 /// The items of each object of `shape` read in `scope`: columns, and
-/// embeds as correlated subqueries building JSON.
-fn items(d: &dyn Dialect, scope: Scope, shape: &Shape<'_>) -> Result<Vec<JsonItem>, ApiError> {
+/// embeds as correlated subqueries building JSON, or, for to-one embeds
+/// the dialect reads through joins ([`Dialect::to_one_joins`]), values of
+/// the child rows `joins` gains (LEFT JOINs the caller adds to the
+/// statement reading `scope`, in order).
+fn items<'c>(
+    d: &dyn Dialect,
+    scope: Scope,
+    table: &Table,
+    shape: &Shape<'c>,
+    joins: &mut Vec<Join<'c>>,
+) -> Result<Vec<JsonItem>, ApiError> {
     let mut out = Vec::with_capacity(shape.items.len());
+    // A view's columns may be NULL whatever the database says of them
+    // (an outer join's columns, say); a JSON path or cast may give NULL.
+    let base = table.kind == TableKind::Table;
     for item in &shape.items {
         match item {
-            Output::Field(f) => out.push(JsonItem { key: f.key.to_string(), expr: field_value(d, scope, f), ty: Some(f.output_type()) }),
-            Output::Embed(e) => embed_items(d, scope, e, &mut out)?,
+            Output::Field(f) => out.push(JsonItem {
+                key: f.key.to_string(),
+                expr: field_value(d, scope, f),
+                ty: Some(f.output_type()),
+                nullable: !base || f.source.column.nullable || !f.source.json_path.is_empty() || f.cast.is_some(),
+            }),
+            Output::Embed(e) => embed_items(d, scope, e, &mut out, joins)?,
         }
     }
     Ok(out)
 }
 
-fn embed_items(d: &dyn Dialect, parent: Scope, e: &Embed<'_>, out: &mut Vec<JsonItem>) -> Result<(), ApiError> {
+/// Whether at most one child row matches a parent row: the child is a base
+/// table and the join columns cover its primary key or a unique key. (A
+/// relationship declared in configuration, or through a view, may match
+/// several: a to-one embed then takes the first.)
+fn unique_child(r: &Related<'_>) -> bool {
+    let covered = |key: &Vec<String>| !key.is_empty() && key.iter().all(|k| r.on.iter().any(|(_, c)| c.name == *k));
+    r.through.is_none()
+        && !r.on.is_empty()
+        && r.table.kind == TableKind::Table
+        && (covered(&r.table.primary_key) || r.table.unique.iter().any(covered))
+}
+
+/// A to-one child read through `LEFT JOIN table AS _rg<scope> ON on`.
+#[derive(Clone)]
+struct Join<'c> {
+    table: &'c Table,
+    scope: u32,
+    on: Expr,
+}
+
+/// Adds `joins` to `s`, in order (a join's ON may name the ones before it).
+fn add_joins(s: &mut SelectStatement, joins: &[Join<'_>]) {
+    for j in joins {
+        s.join_as(JoinType::LeftJoin, table_ref(j.table), alias(j.scope), j.on.clone());
+    }
+}
+
+/// The join of a to-one embed, when the dialect reads to-one embeds so and
+/// the join can add no rows (`unique_child`); other to-one embeds keep the
+/// subquery and its `LIMIT 1`.
+fn to_one_join<'c>(d: &dyn Dialect, parent: Scope, e: &Embed<'c>) -> Result<Option<Join<'c>>, ApiError> {
+    let r = &e.related;
+    if !(d.to_one_joins() && !e.cardinality.to_many() && unique_child(r)) {
+        return Ok(None);
+    }
+    let child = Scope::Alias(r.scope);
+    let mut on: Option<Expr> = None;
+    for (p, c) in &r.on {
+        let eq = column_in(child, c).eq(column_in(parent, p));
+        on = Some(match on {
+            Some(prev) => prev.and(eq),
+            None => eq,
+        });
+    }
+    let mut on = on.expect("a join has columns");
+    if let Some(f) = &r.filter {
+        on = on.and(condition(d, child, f)?);
+    }
+    Ok(Some(Join { table: r.table, scope: r.scope, on }))
+}
+
+fn embed_items<'c>(
+    d: &dyn Dialect,
+    parent: Scope,
+    e: &Embed<'c>,
+    out: &mut Vec<JsonItem>,
+    joins: &mut Vec<Join<'c>>,
+) -> Result<(), ApiError> {
     if e.shape.items.is_empty() {
         // `rel()`: only for filtering, no key.
         return Ok(());
     }
     let child = Scope::Alias(e.related.scope);
-    let children = items(d, child, &e.shape)?;
+    if let Some(join) = to_one_join(d, parent, e)? {
+        // The child row is joined to the parent's: its columns are values
+        // of the parent's statement, NULL when there is no child row (its
+        // first join column, equal to the parent's, is NULL only then).
+        let absent = column_in(child, e.related.on[0].1).is_null();
+        joins.push(join);
+        let children = items(d, child, e.related.table, &e.shape, joins)?;
+        if e.spread {
+            // Lifted keys: a column is NULL without a child row, as the
+            // subquery was; nested JSON must be too (not an empty array).
+            for c in children {
+                let expr = match c.ty {
+                    Some(_) => c.expr,
+                    None => Expr::case(absent.clone(), Expr::cust("NULL")).finally(c.expr).into(),
+                };
+                out.push(JsonItem { expr, nullable: true, ..c });
+            }
+        } else {
+            let object = d.json_joined(children);
+            out.push(JsonItem {
+                key: e.key.clone(),
+                expr: Expr::case(absent, Expr::cust("NULL")).finally(object).into(),
+                ty: None,
+                nullable: true,
+            });
+        }
+        return Ok(());
+    }
+    // The child's own to-one joins go in every statement reading the child.
+    let mut child_joins = Vec::new();
+    let children = items(d, child, e.related.table, &e.shape, &mut child_joins)?;
+    let from = || -> Result<SelectStatement, ApiError> {
+        let mut s = related_from(d, parent, &e.related)?;
+        add_joins(&mut s, &child_joins);
+        Ok(s)
+    };
     let many = e.cardinality.to_many();
     let array = |element: Element| -> Result<Expr, ApiError> {
         let mut order = sort_exprs(d, child, &e.shape.order)?;
@@ -245,29 +350,36 @@ fn embed_items(d: &dyn Dialect, parent: Scope, e: &Embed<'_>, out: &mut Vec<Json
                 }
             }
         }
-        Ok(d.json_array(ArrayQuery { from: related_from(d, parent, &e.related)?, order, limit: e.limit, offset: e.offset, element }))
+        Ok(d.json_array(ArrayQuery { from: from()?, order, limit: e.limit, offset: e.offset, element }))
     };
     match (e.spread, many) {
         (false, false) => {
-            let mut from = related_from(d, parent, &e.related)?;
+            let mut from = from()?;
             for o in sort_exprs(d, child, &e.shape.order)? {
                 o.apply(&mut from);
             }
-            out.push(JsonItem { key: e.key.clone(), expr: d.json_single(from, children), ty: None });
+            if !unique_child(&e.related) {
+                from.limit(1);
+            }
+            out.push(JsonItem { key: e.key.clone(), expr: d.json_single(from, children), ty: None, nullable: true });
         }
-        (false, true) => out.push(JsonItem { key: e.key.clone(), expr: array(Element::Object(children))?, ty: None }),
+        (false, true) => out.push(JsonItem { key: e.key.clone(), expr: array(Element::Object(children))?, ty: None, nullable: true }),
         (true, false) => {
             // Each lifted key reads its value from the one child row.
             for c in children {
-                let mut s = related_from(d, parent, &e.related)?;
-                s.expr(c.expr).limit(1);
-                out.push(JsonItem { key: c.key, expr: Expr::SubQuery(None, Box::new(s.into())), ty: c.ty });
+                let mut s = from()?;
+                s.expr(c.expr);
+                if !unique_child(&e.related) {
+                    s.limit(1);
+                }
+                // NULL when there is no child row.
+                out.push(JsonItem { key: c.key, expr: Expr::SubQuery(None, Box::new(s.into())), ty: c.ty, nullable: true });
             }
         }
         (true, true) => {
             for c in children {
                 let key = c.key.clone();
-                out.push(JsonItem { key, expr: array(Element::Value(c))?, ty: None });
+                out.push(JsonItem { key, expr: array(Element::Value(c))?, ty: None, nullable: true });
             }
         }
     }
@@ -275,8 +387,14 @@ fn embed_items(d: &dyn Dialect, parent: Scope, e: &Embed<'_>, out: &mut Vec<Json
 }
 
 /// The JSON object of one row in `shape` (a `json_object` call).
-fn row_object(d: &dyn Dialect, scope: Scope, shape: &Shape<'_>) -> Result<Expr, ApiError> {
-    Ok(d.json_object(object_pairs(d, items(d, scope, shape)?)))
+fn row_object(d: &dyn Dialect, scope: Scope, table: &Table, shape: &Shape<'_>) -> Result<Expr, ApiError> {
+    let mut joins = Vec::new();
+    let items = items(d, scope, table, shape, &mut joins)?;
+    if !joins.is_empty() {
+        // RETURNING reads one table: a dialect with RETURNING reads to-one embeds by subquery.
+        return Err(ApiError::internal());
+    }
+    Ok(d.json_object(object_pairs(d, items)))
 }
 
 /// A condition as one expression; sea-query parenthesizes nested AND/OR/NOT by precedence.
@@ -380,23 +498,115 @@ fn nullable(o: &OrderBy<'_>) -> bool {
 /// `SELECT <one JSON object per row> FROM table WHERE … ORDER BY …`. With
 /// `row_objects` dialects the object is `row_to_json` of a derived table
 /// holding the keys as columns, which is wrapped around the returned select.
-fn objects(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>) -> Result<Objects, ApiError> {
+fn objects(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>, plain_ok: bool) -> Result<Objects, ApiError> {
     let scope = top_scope(table, Some(shape), filter);
     let mut s = Query::select();
+    let mut joins = Vec::new();
+    let mut cached = false;
     let rows = match cached_list(d, table, scope, shape)? {
-        Some((list, rows)) => {
-            s.expr(Expr::cust(String::from(&*list)));
+        Some(kept) => {
+            s.expr(Expr::cust(String::from(&*kept.sql)));
+            s.from(table_ref(table));
+            for j in kept.joins.iter() {
+                s.join_as(JoinType::LeftJoin, (Ident(j.schema), Ident(j.name)), alias(j.scope), j.on.clone());
+            }
+            cached = true;
+            kept.rows
+        }
+        None => {
+            let rows = push_list(d, &mut s, items(d, scope, table, shape, &mut joins)?);
+            s.from(table_ref(table));
+            add_joins(&mut s, &joins);
             rows
         }
-        None => push_list(d, &mut s, items(d, scope, shape)?),
     };
-    s.from(table_ref(table));
+    let mut values = None;
     if let Some(f) = filter {
+        // Written directly when the select list binds nothing (the WHERE's
+        // values are then all of them): most reads' filters and row filters.
+        let plain = if plain_ok && cached { plain_where(d, scope, f) } else { None };
+        let e = match plain {
+            Some((sql, v)) => {
+                values = Some(Values(v));
+                Expr::cust(sql)
+            }
+            None => condition(d, scope, f)?,
+        };
         // As a one-link chain: sea-query renders it in place, where a
         // `Condition` is cloned into an expression at every render.
-        s.and_or_where(LogicalChainOper::And(condition(d, scope, f)?));
+        s.and_or_where(LogicalChainOper::And(e));
     }
-    Ok(Objects { select: s, scope, rows })
+    Ok(Objects { select: s, scope, rows, values })
+}
+
+/// The WHERE text and values of a conjunction of plain comparisons
+/// (`column op value`, on columns compared as the database holds them,
+/// values bound as they are): the usual request filter and row filter,
+/// written without building, rendering and freeing a sea-query tree for
+/// them. `None` for any other condition.
+fn plain_where(d: &dyn Dialect, scope: Scope, c: &Cond<'_>) -> Option<(String, Vec<sea_query::Value>)> {
+    fn tests<'a, 'c>(c: &'a Cond<'c>, out: &mut Vec<&'a Cond<'c>>) {
+        match c {
+            Cond::And(cs) => cs.iter().for_each(|c| tests(c, out)),
+            c => out.push(c),
+        }
+    }
+    let mut all = Vec::new();
+    tests(c, &mut all);
+    if all.is_empty() {
+        return None;
+    }
+    let syntax = d.syntax();
+    let mut sql = String::with_capacity(32 * all.len());
+    let mut values = Vec::with_capacity(all.len());
+    for t in all {
+        let Cond::Test(r, Test::Compare(op, v)) = t else { return None };
+        if !r.json_path.is_empty() || r.column.storage != Storage::Native {
+            return None;
+        }
+        let op = match op {
+            Operator::Eq => " = ",
+            Operator::Neq => " <> ",
+            Operator::Gt => " > ",
+            Operator::Gte => " >= ",
+            Operator::Lt => " < ",
+            Operator::Lte => " <= ",
+            _ => return None,
+        };
+        let Expr::Value(value) = d.bind(v.clone(), BindContext::Compare, Some(r.column)) else { return None };
+        if !values.is_empty() {
+            sql.push_str(" AND ");
+        }
+        match scope {
+            Scope::Bare => {}
+            Scope::Table(t) => {
+                quote_into(&mut sql, syntax.quote, t);
+                sql.push('.');
+            }
+            Scope::Alias(_) => return None,
+        }
+        quote_into(&mut sql, syntax.quote, r.column.sql_name);
+        sql.push_str(op);
+        values.push(value);
+        if syntax.numbered {
+            let _ = write!(sql, "${}", values.len());
+        } else {
+            sql.push('?');
+        }
+    }
+    Some((sql, values))
+}
+
+/// `name` quoted with `q`, a `q` inside doubled (as sea-query quotes).
+fn quote_into(sql: &mut String, q: char, name: &str) {
+    sql.push(q);
+    for ch in name.chars() {
+        if ch == q {
+            sql.push(q);
+        }
+        sql.push(ch);
+    }
+    sql.push(q);
 }
 
 /// Adds the object items to `s`: as columns named by their keys (for
@@ -406,7 +616,7 @@ fn push_list(d: &dyn Dialect, s: &mut SelectStatement, items: Vec<JsonItem>) -> 
     let rows = d.row_objects() && row_keys_ok(&items);
     if rows {
         for i in items {
-            s.expr_as(element_value(d, i.expr, i.ty), Alias::new(i.key));
+            s.expr_as(element_value(d, i.expr, i.ty, i.nullable), Alias::new(i.key));
         }
     } else {
         s.expr_as(d.json_object(object_pairs(d, items)), Ident(ROW));
@@ -414,17 +624,38 @@ fn push_list(d: &dyn Dialect, s: &mut SelectStatement, items: Vec<JsonItem>) -> 
     rows
 }
 
-/// The rendered select list of a shape of plain columns (no embeds, casts
-/// or JSON paths), from the table's [`SelectLists`]; rendered and kept on
-/// first use. `None` for other shapes, or when the table keeps enough lists.
-fn cached_list(d: &dyn Dialect, table: &Table, scope: Scope, shape: &Shape<'_>) -> Result<Option<(Arc<str>, bool)>, ApiError> {
+/// A select list kept by [`SelectLists`]: its SQL, whether its columns
+/// are the keys, and the to-one joins its embeds need.
+struct Kept {
+    sql: Arc<str>,
+    rows: bool,
+    joins: Arc<[KeptJoin]>,
+}
+
+/// A to-one join of a kept list: `LEFT JOIN schema.name AS _rg<scope> ON on`
+/// (`on` compares columns only: a list with embedded filters is not kept).
+struct KeptJoin {
+    schema: &'static str,
+    name: &'static str,
+    scope: u32,
+    on: Expr,
+}
+
+/// The rendered select list of a shape, from the table's [`SelectLists`]:
+/// plain columns, or columns and embeds when nothing in them binds a value
+/// (no embedded filters, limits or orders through embeds, no casts or JSON
+/// paths); rendered and kept on first use. `None` for other shapes, or
+/// when the table keeps enough lists.
+fn cached_list(d: &dyn Dialect, table: &Table, scope: Scope, shape: &Shape<'_>) -> Result<Option<Kept>, ApiError> {
     let plain = !shape.items.is_empty()
         && shape.items.iter().all(|i| matches!(i, Output::Field(f) if f.source.json_path.is_empty() && f.cast.is_none()));
-    if !plain {
+    let mut sig = Vec::new();
+    let keyed = plain || (shape.has_embeds() && signature(shape, &mut sig));
+    if !keyed {
         return Ok(None);
     }
     let lists = &table.select_lists;
-    if let Some(hit) = lists.find(d.name(), scope, &shape.items) {
+    if let Some(hit) = lists.find(d.name(), scope, &shape.items, &sig) {
         return Ok(Some(hit));
     }
     if lists.full() {
@@ -432,14 +663,92 @@ fn cached_list(d: &dyn Dialect, table: &Table, scope: Scope, shape: &Shape<'_>) 
     }
     // The same items the uncached path builds, alone in a SELECT.
     let mut s = Query::select();
-    let rows = push_list(d, &mut s, items(d, scope, shape)?);
+    let mut joins = Vec::new();
+    let rows = push_list(d, &mut s, items(d, scope, table, shape, &mut joins)?);
     let (sql, values) = d.build_select(&s);
     let Some(list) = sql.strip_prefix("SELECT ").filter(|_| values.0.is_empty()) else {
         return Ok(None);
     };
-    let list: Arc<str> = Arc::from(list);
-    lists.insert(d.name(), scope, &shape.items, Arc::clone(&list), rows);
-    Ok(Some((list, rows)))
+    let kept = Kept {
+        sql: Arc::from(list),
+        rows,
+        joins: joins
+            .into_iter()
+            .map(|j| KeptJoin { schema: j.table.sql_schema, name: j.table.sql_name, scope: j.scope, on: j.on })
+            .collect(),
+    };
+    lists.insert(d.name(), scope, &shape.items, sig, &kept);
+    Ok(Some(kept))
+}
+
+/// A key for the select list of a shape with embeds: every part of it the
+/// list's SQL depends on, tables and columns by address (the lists live
+/// and die with the catalog that holds them). False when a part may bind
+/// a value or is not worth keeping: an embedded filter (row rules too), an
+/// embedded limit or offset, an order through an embed, a cast or a JSON
+/// path.
+fn signature(shape: &Shape<'_>, out: &mut Vec<u8>) -> bool {
+    fn word(out: &mut Vec<u8>, w: usize) {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    fn text(out: &mut Vec<u8>, t: &str) {
+        word(out, t.len());
+        out.extend_from_slice(t.as_bytes());
+    }
+    fn column(out: &mut Vec<u8>, c: &Column) {
+        word(out, c as *const Column as usize);
+    }
+    for item in &shape.items {
+        match item {
+            Output::Field(f) => {
+                if !f.source.json_path.is_empty() || f.cast.is_some() {
+                    return false;
+                }
+                word(out, 1);
+                text(out, &f.key);
+                column(out, f.source.column);
+            }
+            Output::Embed(e) => {
+                let r = &e.related;
+                if r.filter.is_some() || e.limit.is_some() || e.offset != 0 {
+                    return false;
+                }
+                word(out, 2);
+                text(out, &e.key);
+                word(out, r.table as *const Table as usize);
+                word(out, r.scope as usize);
+                for (p, c) in &r.on {
+                    column(out, p);
+                    column(out, c);
+                }
+                if let Some(t) = &r.through {
+                    word(out, 3);
+                    word(out, t.table as *const Table as usize);
+                    word(out, t.scope as usize);
+                    for (a, b) in t.parent.iter().chain(&t.child) {
+                        column(out, a);
+                        column(out, b);
+                    }
+                }
+                word(out, e.cardinality as usize);
+                word(out, usize::from(e.spread) | usize::from(e.inner) << 1);
+                for o in &e.shape.order {
+                    if o.via.is_some() || !o.source.json_path.is_empty() {
+                        return false;
+                    }
+                    word(out, 4);
+                    column(out, o.source.column);
+                    word(out, usize::from(o.desc) | usize::from(o.nulls_first) << 1);
+                }
+                word(out, 5);
+                if !signature(&e.shape, out) {
+                    return false;
+                }
+                word(out, 6);
+            }
+        }
+    }
+    true
 }
 
 /// A table's rendered select lists of plain columns, per dialect, scope and
@@ -452,44 +761,71 @@ pub(crate) struct SelectLists(RwLock<Vec<SelectList>>);
 struct SelectList {
     dialect: &'static str,
     scope: Scope,
-    /// (key, column) of each item.
+    /// (key, column) of each item of a plain list.
     items: Vec<(String, &'static str)>,
+    /// The [`signature`] of a list with embeds (empty for a plain one).
+    signature: Vec<u8>,
     rows: bool,
     sql: Arc<str>,
+    joins: Arc<[KeptJoin]>,
 }
 
 impl SelectLists {
     const MAX: usize = 32;
 
-    fn same(l: &SelectList, dialect: &'static str, scope: Scope, items: &[Output<'_>]) -> bool {
+    fn same(l: &SelectList, dialect: &'static str, scope: Scope, items: &[Output<'_>], signature: &[u8]) -> bool {
         l.dialect == dialect
             && l.scope == scope
-            && l.items.len() == items.len()
-            && l.items.iter().zip(items).all(|((k, c), i)| matches!(i, Output::Field(f) if f.key == *k && f.source.column.sql_name == *c))
+            && if signature.is_empty() {
+                l.signature.is_empty()
+                    && l.items.len() == items.len()
+                    && l.items
+                        .iter()
+                        .zip(items)
+                        .all(|((k, c), i)| matches!(i, Output::Field(f) if f.key == *k && f.source.column.sql_name == *c))
+            } else {
+                l.signature == signature
+            }
     }
 
-    fn find(&self, dialect: &'static str, scope: Scope, items: &[Output<'_>]) -> Option<(Arc<str>, bool)> {
+    fn find(&self, dialect: &'static str, scope: Scope, items: &[Output<'_>], signature: &[u8]) -> Option<Kept> {
         let lists = self.0.read().ok()?;
-        lists.iter().find(|l| Self::same(l, dialect, scope, items)).map(|l| (Arc::clone(&l.sql), l.rows))
+        lists.iter().find(|l| Self::same(l, dialect, scope, items, signature)).map(|l| Kept {
+            sql: Arc::clone(&l.sql),
+            rows: l.rows,
+            joins: Arc::clone(&l.joins),
+        })
     }
 
     fn full(&self) -> bool {
         self.0.read().map_or(true, |l| l.len() >= Self::MAX)
     }
 
-    fn insert(&self, dialect: &'static str, scope: Scope, items: &[Output<'_>], sql: Arc<str>, rows: bool) {
+    fn insert(&self, dialect: &'static str, scope: Scope, items: &[Output<'_>], signature: Vec<u8>, kept: &Kept) {
         let Ok(mut lists) = self.0.write() else { return };
-        if lists.len() >= Self::MAX || lists.iter().any(|l| Self::same(l, dialect, scope, items)) {
+        if lists.len() >= Self::MAX || lists.iter().any(|l| Self::same(l, dialect, scope, items, &signature)) {
             return;
         }
-        let items = items
-            .iter()
-            .filter_map(|i| match i {
-                Output::Field(f) => Some((f.key.to_string(), f.source.column.sql_name)),
-                Output::Embed(_) => None,
-            })
-            .collect();
-        lists.push(SelectList { dialect, scope, items, rows, sql });
+        let items = if signature.is_empty() {
+            items
+                .iter()
+                .filter_map(|i| match i {
+                    Output::Field(f) => Some((f.key.to_string(), f.source.column.sql_name)),
+                    Output::Embed(_) => None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        lists.push(SelectList {
+            dialect,
+            scope,
+            items,
+            signature,
+            rows: kept.rows,
+            sql: Arc::clone(&kept.sql),
+            joins: Arc::clone(&kept.joins),
+        });
     }
 }
 
@@ -513,12 +849,24 @@ struct Objects {
     scope: Scope,
     /// The select's columns are the keys (wrap in `row_to_json`); else its one column `j` is the object.
     rows: bool,
+    /// The values of a WHERE written directly ([`plain_where`]): all the
+    /// statement's values, in place of the (empty) ones sea-query collects.
+    values: Option<Values>,
 }
 
 impl Objects {
+    /// The select's SQL and values (taking the plain WHERE's values).
+    fn build(&mut self, d: &dyn Dialect) -> (String, Values) {
+        let (sql, values) = d.build_select(&self.select);
+        match self.values.take() {
+            Some(plain) => (sql, plain),
+            None => (sql, values),
+        }
+    }
+
     /// One object per row, in the select's order.
-    fn per_row(self, d: &dyn Dialect) -> Statement {
-        let (inner, values) = d.build_select(&self.select);
+    fn per_row(mut self, d: &dyn Dialect) -> Statement {
+        let (inner, values) = self.build(d);
         if self.rows {
             Statement { sql: format!("SELECT row_to_json(\"_rg_row\".*) FROM ({inner}) AS \"_rg_row\""), values }
         } else {
@@ -534,8 +882,12 @@ impl Objects {
 /// many there are (so the backend need not look for where each ends).
 /// Otherwise it returns one JSON object text per row.
 pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, ApiError> {
-    let Objects { select: mut s, scope, rows } = objects(d, p.table, &p.shape, p.filter.as_ref())?;
-    order_by(d, scope, &mut s, &p.shape.order)?;
+    // An order by an embed's column binds values of its own: the WHERE is then sea-query's.
+    let plain_ok = p.shape.order.iter().all(|o| o.via.is_none());
+    let mut o = objects(d, p.table, &p.shape, p.filter.as_ref(), plain_ok)?;
+    let (scope, rows) = (o.scope, o.rows);
+    let s = &mut o.select;
+    order_by(d, scope, s, &p.shape.order)?;
     // A read pinned to one row by its primary key gains nothing from joining.
     let one = pins_one_row(p);
     let keys: Vec<JoinOrder> =
@@ -557,7 +909,7 @@ pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, Ap
             None => (None, ""),
         }
     };
-    let (inner, values) = d.build_select(&s);
+    let (inner, values) = o.build(d);
     // LIMIT and OFFSET are written as literals (they are integers restgate
     // parsed, never request text): SQLite re-prepares a statement whenever a
     // bound LIMIT changes, and a literal keeps each page size's plan cached.
@@ -612,19 +964,19 @@ pub fn count_statement(d: &dyn Dialect, table: &Table, filter: Option<&Cond<'_>>
     Ok(d.build_select(&s).into())
 }
 
-/// WHERE for a set of primary-key (or other unique-key) tuples.
-fn keys_condition(d: &dyn Dialect, cols: &[&Column], keys: &[Vec<SqlValue>]) -> Expr {
+/// WHERE for a set of primary-key (or other unique-key) tuples of the table read in `scope`.
+fn keys_condition(d: &dyn Dialect, scope: Scope, cols: &[&Column], keys: &[Vec<SqlValue>]) -> Expr {
     if keys.is_empty() {
         return always(false);
     }
     if let [c] = cols {
-        return column(c).is_in(keys.iter().map(|k| d.bind(k[0].clone(), BindContext::Compare, Some(c))));
+        return column_in(scope, c).is_in(keys.iter().map(|k| d.bind(k[0].clone(), BindContext::Compare, Some(c))));
     }
     let mut any = Condition::any();
     for k in keys {
         let mut all = Condition::all();
         for (c, v) in cols.iter().zip(k) {
-            all = all.add(column(c).eq(d.bind(v.clone(), BindContext::Compare, Some(c))));
+            all = all.add(column_in(scope, c).eq(d.bind(v.clone(), BindContext::Compare, Some(c))));
         }
         any = any.add(all);
     }
@@ -639,15 +991,15 @@ pub fn rows_by_keys(
     key_cols: &[&Column],
     keys: &[Vec<SqlValue>],
 ) -> Result<Statement, ApiError> {
-    let mut o = objects(d, table, shape, None)?;
-    o.select.and_or_where(LogicalChainOper::And(keys_condition(d, key_cols, keys)));
+    let mut o = objects(d, table, shape, None, false)?;
+    o.select.and_or_where(LogicalChainOper::And(keys_condition(d, o.scope, key_cols, keys)));
     order_by(d, o.scope, &mut o.select, &shape.order)?;
     Ok(o.per_row(d))
 }
 
 /// The representation of the rows matching `filter` (read before a DELETE).
 pub fn rows_matching(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>) -> Result<Statement, ApiError> {
-    let mut o = objects(d, table, shape, filter)?;
+    let mut o = objects(d, table, shape, filter, false)?;
     order_by(d, o.scope, &mut o.select, &shape.order)?;
     Ok(o.per_row(d))
 }
@@ -671,7 +1023,7 @@ pub fn key_rows(
         s.and_where(condition(d, top_scope(table, None, Some(f)), f)?);
     }
     if let Some((cols, keys)) = keys {
-        s.and_where(keys_condition(d, cols, keys));
+        s.and_where(keys_condition(d, Scope::Bare, cols, keys));
     }
     if lock {
         s.lock_exclusive();
@@ -692,7 +1044,7 @@ pub fn violations(
     let mut s = Query::select();
     s.expr(Func::count(Expr::cust("*")))
         .from(table_ref(table))
-        .and_where(keys_condition(d, key_cols, keys))
+        .and_where(keys_condition(d, Scope::Bare, key_cols, keys))
         .and_where(passes.eq(Expr::cust("0")));
     Ok(d.build_select(&s).into())
 }
@@ -706,7 +1058,7 @@ pub fn last_insert_id() -> Statement {
 /// How many of the given key tuples already exist (tells an upsert's inserts from its updates).
 pub fn existing_keys(d: &dyn Dialect, table: &Table, key_cols: &[&Column], keys: &[Vec<SqlValue>]) -> Statement {
     let mut s = Query::select();
-    s.expr(Func::count(Expr::cust("*"))).from(table_ref(table)).and_where(keys_condition(d, key_cols, keys));
+    s.expr(Func::count(Expr::cust("*"))).from(table_ref(table)).and_where(keys_condition(d, Scope::Bare, key_cols, keys));
     d.build_select(&s).into()
 }
 
@@ -721,20 +1073,20 @@ pub enum WriteReturn<'a, 'c> {
     Rows(&'a Shape<'c>),
 }
 
-fn returning_expr(d: &dyn Dialect, r: &WriteReturn<'_, '_>) -> Option<Expr> {
+fn returning_expr(d: &dyn Dialect, table: &Table, r: &WriteReturn<'_, '_>) -> Option<Expr> {
     match r {
         WriteReturn::Nothing => None,
         WriteReturn::Keys(cols) => {
             Some(d.json_object(cols.iter().map(|c| (c.name.clone(), d.json_value(shown_in(d, Scope::Bare, c), c.ty))).collect()))
         }
-        WriteReturn::Rows(shape) => row_object(d, Scope::Bare, shape).ok(),
+        WriteReturn::Rows(shape) => row_object(d, Scope::Bare, table, shape).ok(),
     }
 }
 
 /// The statements of a write's main operation (more than one only for
 /// inserts of rows with no columns at all).
 pub fn write_statements(d: &dyn Dialect, table: &Table, op: &WriteOp<'_>, ret: &WriteReturn<'_, '_>) -> Result<Vec<Statement>, ApiError> {
-    let returning = returning_expr(d, ret).map(|e| Query::returning().expr(e));
+    let returning = returning_expr(d, table, ret).map(|e| Query::returning().expr(e));
     let value = |c: &Column, v: &Option<SqlValue>| match v {
         Some(v) => d.bind(v.clone(), BindContext::Write, Some(c)),
         None => d.default_value(c),

@@ -777,6 +777,31 @@ case!(spread_of_a_to_one_embed_lifts_its_columns, |t| {
     .await;
 });
 
+case!(spread_of_a_missing_to_one_row_nulls_its_nested_embeds_too, |t| {
+    // Stock 4 has no warehouse: its lifted name and the warehouse's own
+    // stock list are both null, not an empty list (composite key).
+    check(
+        &t,
+        "/stock?select=id,...warehouses(name,stock(id))&warehouses.stock.order=id&id=in.(1,4)&order=id",
+        json!([
+            {"id": 1, "name": "North depot", "stock": [{"id": 1}, {"id": 2}]},
+            {"id": 4, "name": null, "stock": null},
+        ]),
+    )
+    .await;
+    // Not spread: the object is null, and a filter on it nulls it too.
+    check(
+        &t,
+        "/stock?select=id,warehouses(name,stock(id))&warehouses.name=eq.North%20depot&id=in.(1,3,4)&order=id",
+        json!([
+            {"id": 1, "warehouses": {"name": "North depot", "stock": [{"id": 1}, {"id": 2}]}},
+            {"id": 3, "warehouses": null},
+            {"id": 4, "warehouses": null},
+        ]),
+    )
+    .await;
+});
+
 case!(spread_of_a_to_many_embed_gives_correlated_arrays, |t| {
     check(
         &t,

@@ -27,6 +27,12 @@ macro_rules! builders {
         fn build_delete(&self, s: &DeleteStatement) -> (String, Values) {
             s.build($builder)
         }
+        fn syntax(&self) -> $crate::sql::dialect::Syntax {
+            $crate::sql::dialect::Syntax {
+                quote: sea_query::QuotedBuilder::quote(&$builder).left(),
+                numbered: sea_query::QueryBuilder::placeholder(&$builder).1,
+            }
+        }
     };
 }
 
@@ -72,6 +78,15 @@ fn order_clause(keys: &[JoinOrder], quote: char) -> String {
     s
 }
 
+/// A dialect's identifier quote and placeholder style ([`Dialect::syntax`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Syntax {
+    /// The identifier quote (`"` or `` ` ``); a quote inside a name is doubled.
+    pub quote: char,
+    /// Placeholders are `$1`, `$2`… (else `?`).
+    pub numbered: bool,
+}
+
 /// One value of a JSON object an embed builds.
 #[derive(Debug, Clone)]
 pub struct JsonItem {
@@ -82,6 +97,10 @@ pub struct JsonItem {
     /// The type to render the value by ([`Dialect::json_value`]); `None`
     /// when `expr` is JSON already (a nested embed).
     pub ty: Option<ColumnType>,
+    /// False when the value is known never to be NULL (a `NOT NULL` column
+    /// of a base table, read where its row exists): a dialect may then
+    /// render it more cheaply ([`Dialect::json_value_not_null`]).
+    pub nullable: bool,
 }
 
 /// A sort key of an embedded array.
@@ -137,14 +156,15 @@ pub struct ArrayQuery {
 
 /// Key/value pairs for [`Dialect::json_object`]: values rendered by their
 /// type, nested JSON marked as JSON.
-pub(crate) fn object_pairs(d: &dyn Dialect, items: Vec<JsonItem>) -> Vec<(String, Expr)> {
-    items.into_iter().map(|i| (i.key, element_value(d, i.expr, i.ty))).collect()
+pub(crate) fn object_pairs<D: Dialect + ?Sized>(d: &D, items: Vec<JsonItem>) -> Vec<(String, Expr)> {
+    items.into_iter().map(|i| (i.key, element_value(d, i.expr, i.ty, i.nullable))).collect()
 }
 
 /// A value ready to be placed in an object or array.
-pub(crate) fn element_value(d: &dyn Dialect, e: Expr, ty: Option<ColumnType>) -> Expr {
+pub(crate) fn element_value<D: Dialect + ?Sized>(d: &D, e: Expr, ty: Option<ColumnType>, nullable: bool) -> Expr {
     match ty {
-        Some(ty) => d.json_value(e, ty),
+        Some(ty) if nullable => d.json_value(e, ty),
+        Some(ty) => d.json_value_not_null(e, ty),
         None => d.json_embed(e),
     }
 }
@@ -165,9 +185,9 @@ fn order_and_window(s: &mut SelectStatement, order: &[SortExpr], limit: Option<u
     }
 }
 
-/// `(SELECT <object> FROM … LIMIT 1)`: the one child object, or NULL.
+/// `(SELECT <object> FROM …)`: the one child object, or NULL.
 fn single_by_pairs(d: &dyn Dialect, mut from: SelectStatement, items: Vec<JsonItem>) -> Expr {
-    from.expr(d.json_object(object_pairs(d, items))).limit(1);
+    from.expr(d.json_object(object_pairs(d, items)));
     Expr::SubQuery(None, Box::new(from.into()))
 }
 
@@ -185,7 +205,7 @@ fn array_over_derived(d: &dyn Dialect, q: ArrayQuery, agg: &str, wrap: impl Fn(E
         }
         Element::Value(item) => {
             from.expr_as(item.expr, sea_query::Alias::new("v"));
-            element_value(d, Expr::col(sea_query::Alias::new("v")), item.ty)
+            element_value(d, Expr::col(sea_query::Alias::new("v")), item.ty, item.nullable)
         }
     };
     let mut outer = sea_query::Query::select();
@@ -206,6 +226,12 @@ pub trait Dialect: Send + Sync + 'static {
     /// Renders a DELETE with bound values.
     fn build_delete(&self, s: &DeleteStatement) -> (String, Values);
 
+    /// How the builders quote identifiers and write placeholders, for SQL
+    /// restgate writes itself (plain filters). Default: `"` and `?`.
+    fn syntax(&self) -> Syntax {
+        Syntax { quote: '"', numbered: false }
+    }
+
     /// Whether INSERT/UPDATE/DELETE accept `RETURNING`.
     fn returning(&self) -> bool;
 
@@ -223,6 +249,12 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// A column value of type `ty` made ready to be a JSON value.
     fn json_value(&self, e: Expr, ty: ColumnType) -> Expr;
+
+    /// [`json_value`](Dialect::json_value) of a value known not to be NULL
+    /// ([`JsonItem::nullable`]). Default: the same.
+    fn json_value_not_null(&self, e: Expr, ty: ColumnType) -> Expr {
+        self.json_value(e, ty)
+    }
 
     /// The value of a column `e` the database holds as `storage`, as reads
     /// show it or, with `compare`, as filters and ORDER BY compare it. The
@@ -247,8 +279,26 @@ pub trait Dialect: Send + Sync + 'static {
     }
 
     /// A to-one embed: the object of the child row `from` finds
-    /// (`FROM child AS alias WHERE …`), or NULL when there is none.
+    /// (`FROM child AS alias WHERE …`, with `LIMIT 1` when the child's key
+    /// is not known to be unique), or NULL when there is none.
     fn json_single(&self, from: SelectStatement, items: Vec<JsonItem>) -> Expr;
+
+    /// Whether to-one embeds whose child row is found by a unique key are
+    /// read through `LEFT JOIN`s of the parent's statement rather than
+    /// correlated subqueries ([`json_joined`](Dialect::json_joined) builds
+    /// their objects). Default: no. Only for dialects without RETURNING of
+    /// embeds (a RETURNING clause reads one table).
+    fn to_one_joins(&self) -> bool {
+        false
+    }
+
+    /// A to-one embed read through a join ([`to_one_joins`](Dialect::to_one_joins)):
+    /// the object of the joined child row, from its items. The renderer
+    /// makes it NULL when there is no child row. Default:
+    /// [`json_object`](Dialect::json_object).
+    fn json_joined(&self, items: Vec<JsonItem>) -> Expr {
+        self.json_object(object_pairs(self, items))
+    }
 
     /// A to-many embed: the JSON array of the child rows, `[]` when there
     /// is none. Elements keep the query's order.

@@ -137,8 +137,17 @@ impl Dialect for PostgresDialect {
             return single_by_pairs(self, from, items);
         }
         for i in items {
-            let v = element_value(self, i.expr, i.ty);
+            let v = element_value(self, i.expr, i.ty, i.nullable);
             from.expr_as(v, Alias::new(i.key));
+        }
+        // A child found by a unique key comes without a LIMIT; PostgreSQL
+        // still plans better with one (a small table is scanned, and the
+        // scan stops at the row). Written as text when the subquery binds
+        // nothing, so its statement can be kept (a bound LIMIT is a value).
+        // (Nothing bound means no LIMIT yet; setting it again is harmless.)
+        let (sql, values) = self.build_select(&from);
+        if values.0.is_empty() {
+            return Expr::cust(format!("(SELECT row_to_json({WHOLE_ROW}) FROM ({sql} LIMIT 1) AS \"{ROW_ALIAS}\")"));
         }
         from.limit(1);
         let mut outer = Query::select();
@@ -154,7 +163,7 @@ impl Dialect for PostgresDialect {
         let text: Expr = match element {
             Element::Object(items) if row_keys_ok(&items) => {
                 for i in items {
-                    let v = element_value(self, i.expr, i.ty);
+                    let v = element_value(self, i.expr, i.ty, i.nullable);
                     from.expr_as(v, Alias::new(i.key));
                 }
                 Func::cust("row_to_json").arg(Expr::cust(WHOLE_ROW)).into()
@@ -164,7 +173,7 @@ impl Dialect for PostgresDialect {
                 Expr::col((Alias::new(ROW_ALIAS), Alias::new("j")))
             }
             Element::Value(i) => {
-                from.expr_as(element_value(self, i.expr, i.ty), Alias::new("v"));
+                from.expr_as(element_value(self, i.expr, i.ty, i.nullable), Alias::new("v"));
                 // to_json(NULL) is NULL, which string_agg would skip.
                 Func::coalesce([
                     Func::cust("to_json").arg(Expr::col((Alias::new(ROW_ALIAS), Alias::new("v")))).cast_as("text"),
