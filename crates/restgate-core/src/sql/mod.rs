@@ -909,26 +909,50 @@ pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, Ap
             None => (None, ""),
         }
     };
-    let (inner, values) = o.build(d);
-    // LIMIT and OFFSET are written as literals (they are integers restgate
-    // parsed, never request text): SQLite re-prepares a statement whenever a
-    // bound LIMIT changes, and a literal keeps each page size's plan cached.
+    let (inner, mut values) = o.build(d);
     let mut sql = String::with_capacity(inner.len() + 96);
     if let Some(prefix) = &prefix {
         sql.push_str(prefix);
     }
     sql.push_str(&inner);
-    match (p.limit, p.offset) {
-        (None, 0) => {}
-        (Some(l), 0) => {
-            let _ = write!(sql, " LIMIT {l}");
-        }
-        (l, o) => {
-            let _ = write!(sql, " LIMIT {} OFFSET {o}", l.unwrap_or(i64::MAX as u64));
-        }
-    }
+    push_limits(d, &mut sql, &mut values, p.limit, p.offset);
     sql.push_str(suffix);
     Ok(Statement { sql, values })
+}
+
+/// ` LIMIT l OFFSET o` of a read, bound where the dialect
+/// [binds limits](Dialect::binds_limits), else literals (integers restgate
+/// parsed, never request text). Without a limit, a dialect that binds
+/// writes only the OFFSET; the others need a LIMIT before an OFFSET.
+fn push_limits(d: &dyn Dialect, sql: &mut String, values: &mut Values, limit: Option<u64>, offset: u64) {
+    let bind = d.binds_limits();
+    let numbered = d.syntax().numbered;
+    let mut push = |sql: &mut String, keyword: &str, n: u64| {
+        sql.push_str(keyword);
+        if !bind {
+            let _ = write!(sql, "{n}");
+            return;
+        }
+        values.0.push(sea_query::Value::BigInt(Some(i64::try_from(n).unwrap_or(i64::MAX))));
+        if numbered {
+            let _ = write!(sql, "${}", values.0.len());
+        } else {
+            sql.push('?');
+        }
+    };
+    match (limit, offset) {
+        (None, 0) => {}
+        (Some(l), o) => {
+            push(sql, " LIMIT ", l);
+            if o != 0 {
+                push(sql, " OFFSET ", o);
+            }
+        }
+        (None, o) if bind => push(sql, " OFFSET ", o),
+        (None, o) => {
+            let _ = write!(sql, " LIMIT {} OFFSET {o}", i64::MAX);
+        }
+    }
 }
 
 /// Whether the top-level filter fixes every primary-key column with `eq`.

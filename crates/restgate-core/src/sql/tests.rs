@@ -50,7 +50,7 @@ fn embeds_render_as_one_statement_sqlite() {
 fn embeds_render_as_one_statement_postgres() {
     assert_eq!(
         read_sql(&PostgresDialect, EMBED),
-        r#"SELECT string_agg(row_to_json("_rg_row".*)::text, ','), count(*) FROM (SELECT "films"."title" AS "title", (SELECT row_to_json("_rg_row".*) FROM (SELECT "_rg1"."last_name" AS "last_name" FROM "main"."directors" AS "_rg1" WHERE "_rg1"."id" = "films"."director_id" LIMIT 1) AS "_rg_row") AS "directors", (SELECT COALESCE(CAST((('[' || string_agg(CAST(row_to_json("_rg_row".*) AS text), ',')) || ']') AS json), '[]'::json) FROM (SELECT "_rg2"."first_name" AS "first_name" FROM "main"."actors" AS "_rg2" WHERE EXISTS(SELECT 1 FROM "main"."roles" AS "_rg3" WHERE "_rg3"."film_id" = "films"."id" AND "_rg3"."actor_id" = "_rg2"."id") ORDER BY "_rg2"."first_name" DESC NULLS FIRST LIMIT $1) AS "_rg_row") AS "actors" FROM "main"."films" LIMIT 10) AS "_rg_row""#
+        r#"SELECT string_agg(row_to_json("_rg_row".*)::text, ','), count(*) FROM (SELECT "films"."title" AS "title", (SELECT row_to_json("_rg_row".*) FROM (SELECT "_rg1"."last_name" AS "last_name" FROM "main"."directors" AS "_rg1" WHERE "_rg1"."id" = "films"."director_id" LIMIT 1) AS "_rg_row") AS "directors", (SELECT COALESCE(CAST((('[' || string_agg(CAST(row_to_json("_rg_row".*) AS text), ',')) || ']') AS json), '[]'::json) FROM (SELECT "_rg2"."first_name" AS "first_name" FROM "main"."actors" AS "_rg2" WHERE EXISTS(SELECT 1 FROM "main"."roles" AS "_rg3" WHERE "_rg3"."film_id" = "films"."id" AND "_rg3"."actor_id" = "_rg2"."id") ORDER BY "_rg2"."first_name" DESC NULLS FIRST LIMIT $1) AS "_rg_row") AS "actors" FROM "main"."films" LIMIT $2) AS "_rg_row""#
     );
 }
 
@@ -137,8 +137,10 @@ fn plain_filters_are_written_directly() {
         [sea_query::Value::BigInt(Some(2)), sea_query::Value::String(Some("Ran".into())), sea_query::Value::BigInt(Some(9))]
     );
     let (sql, values) = render(q, &PostgresDialect);
-    assert!(sql.contains(r#"WHERE "id" >= $1 AND "title" <> $2 AND "director_id" < $3 LIMIT 5"#), "{sql}");
-    assert_eq!(values.len(), 3);
+    // PostgreSQL binds the LIMIT too (Dialect::binds_limits).
+    assert!(sql.contains(r#"WHERE "id" >= $1 AND "title" <> $2 AND "director_id" < $3 LIMIT $4"#), "{sql}");
+    assert_eq!(values.len(), 4);
+    assert_eq!(values[3], sea_query::Value::BigInt(Some(5)));
     let (sql, _) = render(q, &MySqlDialect);
     assert!(sql.contains("WHERE `id` >= ? AND `title` <> ? AND `director_id` < ? LIMIT 5"), "{sql}");
     // Not plain: sea-query renders them, as before.

@@ -235,6 +235,17 @@ pub trait Dialect: Send + Sync + 'static {
     /// Whether INSERT/UPDATE/DELETE accept `RETURNING`.
     fn returning(&self) -> bool;
 
+    /// Whether a read's top-level LIMIT and OFFSET are bound values rather
+    /// than literals. Literals by default: SQLite re-prepares a statement
+    /// whenever a bound LIMIT changes, and MySQL/MariaDB plan every
+    /// execution anyway. PostgreSQL binds them: its cached generic plan then
+    /// keeps the cheap plan for a few rows (an index scan) where a literal
+    /// LIMIT leads it to a bitmap scan that costs more CPU on cached data,
+    /// and one statement serves every page size.
+    fn binds_limits(&self) -> bool {
+        false
+    }
+
     /// The SQL of an aggregate that joins the `column` texts of a subquery's
     /// rows with commas, sorted by the subquery's columns in `order`, so a
     /// read returns one row instead of many. `None` (the default) fetches

@@ -93,6 +93,9 @@ impl Dialect for PostgresDialect {
     fn returning(&self) -> bool {
         true
     }
+    fn binds_limits(&self) -> bool {
+        true
+    }
     fn join_rows(&self, column: &str, order: &[JoinOrder]) -> Option<String> {
         Some(format!("string_agg(\"{column}\"::text, ','{})", order_clause(order, '"')))
     }
