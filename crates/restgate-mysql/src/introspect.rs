@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use restgate_core::catalog::{Catalog, Column, ColumnType, ForeignKey, Storage, Table, TableKind};
 use restgate_core::error::BackendError;
-use sqlx::{AssertSqlSafe, MySqlConnection, MySqlPool, Row};
+use restgate_sqlx::Connections;
+use sqlx::{AssertSqlSafe, MySql, MySqlConnection, Row};
 
 use crate::classify;
 
@@ -133,8 +134,8 @@ fn storage(column_type: &str, data_type: &str) -> Storage {
 /// requests, and information_schema on a busy server with many databases
 /// may take longer than any one request should. The session's value is put
 /// back afterwards; a connection where that fails is closed, not reused.
-pub(crate) async fn catalog(pool: &MySqlPool, mariadb: bool) -> Result<Catalog, BackendError> {
-    let mut conn = pool.acquire().await.map_err(classify)?;
+pub(crate) async fn catalog(conns: &Connections<MySql>, mariadb: bool) -> Result<Catalog, BackendError> {
+    let mut conn = conns.write().await?;
     let var = if mariadb { "max_statement_time" } else { "max_execution_time" };
     let prior: String =
         sqlx::query_scalar(AssertSqlSafe(format!("SELECT CAST(@@SESSION.{var} AS CHAR)"))).fetch_one(&mut *conn).await.map_err(classify)?;
@@ -143,7 +144,7 @@ pub(crate) async fn catalog(pool: &MySqlPool, mariadb: bool) -> Result<Catalog, 
     // `prior` is the server's own number (digits and a point), not input.
     let restore = AssertSqlSafe(format!("SET SESSION {var} = {prior}"));
     if sqlx::query(restore).execute(&mut *conn).await.is_err() {
-        drop(conn.detach());
+        conn.close_on_drop();
     }
     read
 }

@@ -49,9 +49,10 @@ use restgate_core::catalog::Catalog;
 use restgate_core::error::{BackendError, BackendErrorKind};
 use restgate_core::request::CountPref;
 use restgate_core::sql::{Dialect, MySql8Dialect, MySqlDialect, Statement};
+use restgate_sqlx::{Connections, ReadConnection, WriteTransaction};
 use sea_query_sqlx::SqlxValues;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow};
-use sqlx::{AssertSqlSafe, Executor, MySql, Row, Transaction};
+use sqlx::{AssertSqlSafe, Executor, MySql, Row};
 
 pub use sqlx::mysql::MySqlPool as Pool;
 
@@ -136,14 +137,15 @@ impl MySqlOptions {
             })
             .connect_with(opts)
             .await?;
-        MySqlBackend::from_pool(pool).await
+        // The pool is the backend's own: it keeps connections between reads.
+        MySqlBackend::new(pool, true).await
     }
 }
 
 /// A restgate backend over a MySQL or MariaDB database.
 #[derive(Debug, Clone)]
 pub struct MySqlBackend {
-    pool: MySqlPool,
+    conns: Connections<MySql>,
     mariadb: bool,
 }
 
@@ -164,14 +166,23 @@ impl MySqlBackend {
     /// and, on MariaDB, a `group_concat_max_len` of at least
     /// `max_allowed_packet` (see the crate docs): reads with a to-many
     /// embed fail (500) on a connection with less.
+    ///
+    /// The pool may be shared with the application: a backend made this way
+    /// gives every connection back to it after each statement, where one
+    /// opened by [`MySqlOptions::connect`] keeps connections between reads
+    /// (see [`Connections`]).
     pub async fn from_pool(pool: MySqlPool) -> Result<Self, sqlx::Error> {
+        MySqlBackend::new(pool, false).await
+    }
+
+    async fn new(pool: MySqlPool, keep: bool) -> Result<Self, sqlx::Error> {
         let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&pool).await?;
-        Ok(MySqlBackend { pool, mariadb: version.to_ascii_lowercase().contains("mariadb") })
+        Ok(MySqlBackend { conns: Connections::new(pool, classify, keep), mariadb: version.to_ascii_lowercase().contains("mariadb") })
     }
 
     /// The pool.
     pub fn pool(&self) -> &MySqlPool {
-        &self.pool
+        self.conns.pool()
     }
 
     /// Whether the server is MariaDB (otherwise MySQL).
@@ -223,18 +234,6 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
         _ => (K::Other, None),
     };
     BackendError::new(kind, code, e.to_string())
-}
-
-/// Classifies a failure to get a connection from `pool`.
-///
-/// sqlx keeps retrying a refused connection until the acquire timeout,
-/// then reports `PoolTimedOut`, as it does for a pool whose connections
-/// are all busy. A pool that still had room timed out *opening* a
-/// connection: the server is unreachable (503), not busy (504). (Under a
-/// burst, a request can see the pool full of other requests' connection
-/// attempts and get the 504.)
-fn acquire_error(pool: &MySqlPool, e: sqlx::Error) -> BackendError {
-    restgate_sqlx::acquire_error(pool, e, classify)
 }
 
 /// A row holds one JSON object (neither MySQL dialect joins a read's rows
@@ -298,26 +297,25 @@ impl Backend for MySqlBackend {
     }
 
     async fn introspect(&self) -> Result<Catalog, BackendError> {
-        introspect::catalog(&self.pool, self.mariadb).await
+        introspect::catalog(&self.conns, self.mariadb).await
     }
 
     async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
         let Some(count) = &q.count else {
             // A connection without a ping, another when the server dropped it.
-            let mut c = restgate_sqlx::ReadConnection::take(&self.pool, classify).await?;
+            let mut c = ReadConnection::take(&self.conns).await?;
             loop {
                 match fetch_rows(c.conn(), &q.rows).await {
                     Err(e) => c.retry(e).await?,
-                    Ok(rows) => return Ok(ReadOutput { rows, total: None }),
+                    Ok(rows) => {
+                        c.finish();
+                        return Ok(ReadOutput { rows, total: None });
+                    }
                 }
             }
         };
         // One snapshot for the rows and the count.
-        let mut tx = self
-            .pool
-            .begin_with("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            .await
-            .map_err(|e| acquire_error(&self.pool, e))?;
+        let mut tx = self.conns.begin(Some("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")).await?;
         let total = match q.count_kind {
             Some(CountPref::Planned) => match planned_count(&mut tx, count).await? {
                 Some(estimate) => estimate,
@@ -335,13 +333,13 @@ impl Backend for MySqlBackend {
     }
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>, BackendError> {
-        let tx = self.pool.begin().await.map_err(|e| acquire_error(&self.pool, e))?;
+        let tx = self.conns.begin(None).await?;
         Ok(Box::new(MySqlTx { tx }))
     }
 
     async fn write_one(&self, stmt: &Statement, rows: bool) -> Result<(JsonRows, u64), BackendError> {
         // One statement in autocommit is atomic by itself.
-        let mut conn = self.pool.acquire().await.map_err(|e| acquire_error(&self.pool, e))?;
+        let mut conn = self.conns.write().await?;
         if rows {
             let rows = fetch_rows(&mut *conn, stmt).await?;
             let n = rows.len() as u64;
@@ -358,9 +356,9 @@ const EXACT_COUNT_BELOW: u64 = 1000;
 /// The optimizer's row estimate for the counted scan (the `rows` column of
 /// `EXPLAIN`; the largest when several tables are read). `None` when the
 /// server gives none (e.g. "Select tables optimized away").
-async fn planned_count(tx: &mut Transaction<'static, MySql>, stmt: &Statement) -> Result<Option<u64>, BackendError> {
+async fn planned_count(conn: &mut sqlx::MySqlConnection, stmt: &Statement) -> Result<Option<u64>, BackendError> {
     let explain = Statement { sql: format!("EXPLAIN {}", stmt.sql), values: stmt.values.clone() };
-    let rows = query(&explain).fetch_all(&mut **tx).await.map_err(classify)?;
+    let rows = query(&explain).fetch_all(&mut *conn).await.map_err(classify)?;
     let mut estimate: Option<u64> = None;
     for row in rows {
         // MariaDB reports `rows` as text, MySQL as an integer.
@@ -376,7 +374,7 @@ async fn planned_count(tx: &mut Transaction<'static, MySql>, stmt: &Statement) -
 }
 
 struct MySqlTx {
-    tx: Transaction<'static, MySql>,
+    tx: WriteTransaction<MySql>,
 }
 
 #[async_trait]

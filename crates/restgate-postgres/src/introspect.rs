@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use restgate_core::catalog::{Catalog, Column, ColumnSource, ColumnType, ForeignKey, Table, TableKind};
 use restgate_core::error::BackendError;
-use sqlx::{PgPool, Row};
+use restgate_sqlx::Connections;
+use sqlx::{Postgres, Row};
 
 use crate::classify;
 
@@ -111,8 +112,8 @@ fn logical_type(category: &str, base_kind: &str, base_name: &str) -> ColumnType 
 /// Reads the catalog in one read-only transaction without the pool's
 /// statement timeout: the timeout bounds requests, and reading a large
 /// catalog on a busy server may take longer than any one request should.
-pub(crate) async fn catalog(pool: &PgPool, schemas: &[String]) -> Result<Catalog, BackendError> {
-    let mut conn = pool.begin().await.map_err(classify)?;
+pub(crate) async fn catalog(conns: &Connections<Postgres>, schemas: &[String]) -> Result<Catalog, BackendError> {
+    let mut conn = conns.begin(None).await?;
     sqlx::query("SET LOCAL statement_timeout = 0").execute(&mut *conn).await.map_err(classify)?;
     let relations = sqlx::query(RELATIONS).bind(schemas).fetch_all(&mut *conn).await.map_err(classify)?;
     let mut tables: Vec<Table> = Vec::with_capacity(relations.len());

@@ -45,9 +45,10 @@ use restgate_core::catalog::Catalog;
 use restgate_core::error::{BackendError, BackendErrorKind};
 use restgate_core::request::CountPref;
 use restgate_core::sql::{Dialect, PostgresDialect, Statement};
+use restgate_sqlx::{Connections, ReadConnection, WriteTransaction};
 use sea_query_sqlx::SqlxValues;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, Postgres, Row, Transaction, ValueRef};
+use sqlx::{AssertSqlSafe, Postgres, Row, ValueRef};
 
 pub use sqlx::postgres::PgPool as Pool;
 
@@ -124,14 +125,15 @@ impl PgOptions {
     pub async fn connect(self, url: &str) -> Result<PgBackend, sqlx::Error> {
         let opts = self.connect_options(url)?;
         let pool = PgPoolOptions::new().max_connections(self.pool_size).acquire_timeout(self.acquire_timeout).connect_with(opts).await?;
-        Ok(PgBackend::from_pool(pool, self.schemas))
+        // The pool is the backend's own: it keeps connections between reads.
+        Ok(PgBackend::new(pool, self.schemas, true))
     }
 }
 
 /// A restgate backend over a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgBackend {
-    pool: PgPool,
+    conns: Connections<Postgres>,
     schemas: Vec<String>,
 }
 
@@ -151,14 +153,23 @@ impl PgBackend {
     /// default; empty means `public`). Its connections should run with
     /// `TimeZone = 'UTC'` (see [`PgOptions::connect_options`]), or
     /// `timestamptz` values render in the session's time zone.
+    ///
+    /// The pool may be shared with the application: a backend made this way
+    /// gives every connection back to it after each statement, where one
+    /// opened by [`PgOptions::connect`] keeps connections between reads
+    /// (see [`Connections`]).
     pub fn from_pool(pool: PgPool, schemas: Vec<String>) -> Self {
+        PgBackend::new(pool, schemas, false)
+    }
+
+    fn new(pool: PgPool, schemas: Vec<String>, keep: bool) -> Self {
         let schemas = if schemas.is_empty() { vec!["public".to_owned()] } else { schemas };
-        PgBackend { pool, schemas }
+        PgBackend { conns: Connections::new(pool, classify, keep), schemas }
     }
 
     /// The pool.
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.conns.pool()
     }
 
     /// The exposed schemas, default first.
@@ -198,18 +209,6 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
         _ => (K::Other, None),
     };
     BackendError::new(kind, code, e.to_string())
-}
-
-/// Classifies a failure to get a connection from `pool`.
-///
-/// sqlx keeps retrying a refused connection until the acquire timeout,
-/// then reports `PoolTimedOut`, as it does for a pool whose connections
-/// are all busy. A pool that still had room timed out *opening* a
-/// connection: the server is unreachable (503), not busy (504). (Under a
-/// burst, a request can see the pool full of other requests' connection
-/// attempts and get the 504.)
-fn acquire_error(pool: &PgPool, e: sqlx::Error) -> BackendError {
-    restgate_sqlx::acquire_error(pool, e, classify)
 }
 
 /// A row holds one JSON object (`json`), or the objects of a whole read
@@ -268,8 +267,7 @@ async fn planned_count(conn: &mut sqlx::PgConnection, stmt: &Statement) -> Resul
 impl PgBackend {
     /// The rows and the total count in one snapshot.
     async fn read_counted(&self, q: &ReadQuery, count: &Statement) -> Result<ReadOutput, BackendError> {
-        let mut tx =
-            self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(|e| acquire_error(&self.pool, e))?;
+        let mut tx = self.conns.begin(Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")).await?;
         let total = match q.count_kind.unwrap_or(CountPref::Exact) {
             CountPref::Exact => fetch_count(&mut *tx, count).await?,
             CountPref::Planned => planned_count(&mut tx, count).await?,
@@ -295,17 +293,20 @@ impl Backend for PgBackend {
     }
 
     async fn introspect(&self) -> Result<Catalog, BackendError> {
-        introspect::catalog(&self.pool, &self.schemas).await
+        introspect::catalog(&self.conns, &self.schemas).await
     }
 
     async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
         let Some(count) = &q.count else {
             // A connection without a ping, another when the server dropped it.
-            let mut c = restgate_sqlx::ReadConnection::take(&self.pool, classify).await?;
+            let mut c = ReadConnection::take(&self.conns).await?;
             loop {
                 match fetch_rows(c.conn(), &q.rows).await {
                     Err(e) => c.retry(e).await?,
-                    Ok(rows) => return Ok(ReadOutput { rows, total: None }),
+                    Ok(rows) => {
+                        c.finish();
+                        return Ok(ReadOutput { rows, total: None });
+                    }
                 }
             }
         };
@@ -315,13 +316,13 @@ impl Backend for PgBackend {
     }
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>, BackendError> {
-        let tx = self.pool.begin().await.map_err(|e| acquire_error(&self.pool, e))?;
+        let tx = self.conns.begin(None).await?;
         Ok(Box::new(PgTx { tx }))
     }
 
     async fn write_one(&self, stmt: &Statement, rows: bool) -> Result<(JsonRows, u64), BackendError> {
         // One statement in autocommit is atomic by itself.
-        let mut conn = self.pool.acquire().await.map_err(|e| acquire_error(&self.pool, e))?;
+        let mut conn = self.conns.write().await?;
         if rows {
             let rows = fetch_rows(&mut *conn, stmt).await?;
             let n = rows.len() as u64;
@@ -333,7 +334,7 @@ impl Backend for PgBackend {
 }
 
 struct PgTx {
-    tx: Transaction<'static, Postgres>,
+    tx: WriteTransaction<Postgres>,
 }
 
 #[async_trait]

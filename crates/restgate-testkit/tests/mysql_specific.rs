@@ -507,4 +507,20 @@ async fn reads_survive_connections_the_server_dropped() {
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json(), json!([{"id": 1}]));
     }
+    // Reads keep their connections between requests; a write takes those
+    // first and pings them: dead ones are closed, and the write runs once.
+    let (a, b, c) = tokio::join!(t.get_json(q), t.get_json(q), t.get_json(q));
+    assert!([a, b, c].iter().all(|r| *r == json!([{"id": 1}])));
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()")
+        .bind(&name)
+        .fetch_all(&mut admin)
+        .await
+        .expect("list the gate's connections");
+    assert!(!ids.is_empty(), "the gate had no connections");
+    for id in ids {
+        let _ = admin.execute(AssertSqlSafe(format!("KILL {id}"))).await;
+    }
+    let r = within("PATCH after the connections were ended", t.patch("/people?id=eq.1", json!({"age": 77})).send()).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(t.get_json("/people?select=age&id=eq.1").await, json!([{"age": 77}]));
 }

@@ -354,4 +354,17 @@ async fn reads_survive_connections_the_server_dropped() {
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json(), json!([{"id": 1}]));
     }
+    // Reads keep their connections between requests; a write takes those
+    // first and pings them: dead ones are closed, and the write runs once.
+    let (a, b, c) = tokio::join!(t.get_json(q), t.get_json(q), t.get_json(q));
+    assert!([a, b, c].iter().all(|r| *r == json!([{"id": 1}])));
+    let ended: Vec<bool> = sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+        .bind(&app)
+        .fetch_all(&mut admin)
+        .await
+        .expect("terminate the gate's connections");
+    assert!(!ended.is_empty(), "the gate had no connections");
+    let r = within("PATCH after the connections were ended", t.patch("/people?id=eq.1", json!({"age": 77})).send()).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(t.get_json("/people?select=age&id=eq.1").await, json!([{"age": 77}]));
 }

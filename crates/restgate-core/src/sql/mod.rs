@@ -26,10 +26,11 @@
 //!     s.sql,
 //!     r#"SELECT group_concat("j", ','), count(*) FROM (SELECT json_object('id', "id") AS "j" FROM "main"."people" WHERE "name" = ? LIMIT 5) AS t"#
 //! );
+//! // PostgreSQL binds the LIMIT as well (`Dialect::binds_limits`).
 //! let s = read_statement(&PostgresDialect, &p).unwrap();
 //! assert_eq!(
 //!     s.sql,
-//!     r#"SELECT string_agg(row_to_json("_rg_row".*)::text, ','), count(*) FROM (SELECT "id" AS "id" FROM "main"."people" WHERE "name" = $1 LIMIT 5) AS "_rg_row""#
+//!     r#"SELECT string_agg(row_to_json("_rg_row".*)::text, ','), count(*) FROM (SELECT "id" AS "id" FROM "main"."people" WHERE "name" = $1 LIMIT $2) AS "_rg_row""#
 //! );
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
 //! assert_eq!(
