@@ -180,7 +180,9 @@ impl MySqlBackend {
         Ok(MySqlBackend { conns: Connections::new(pool, classify, keep), mariadb: version.to_ascii_lowercase().contains("mariadb") })
     }
 
-    /// The pool.
+    /// The pool. A backend opened by `connect` keeps connections between
+    /// reads, out of the pool's idle set: the application's own queries
+    /// belong on a pool of their own, or on one given to `from_pool`.
     pub fn pool(&self) -> &MySqlPool {
         self.conns.pool()
     }

@@ -167,7 +167,9 @@ impl PgBackend {
         PgBackend { conns: Connections::new(pool, classify, keep), schemas }
     }
 
-    /// The pool.
+    /// The pool. A backend opened by `connect` keeps connections between
+    /// reads, out of the pool's idle set: the application's own queries
+    /// belong on a pool of their own, or on one given to `from_pool`.
     pub fn pool(&self) -> &PgPool {
         self.conns.pool()
     }
