@@ -480,6 +480,20 @@ async fn exhausted_pool_is_504() {
     watcher.close().await.expect("close the watcher");
 }
 
+/// Ends every connection to database `db` but the admin's own (as a
+/// restart or an administrator would).
+async fn end_connections(admin: &mut MySqlConnection, db: &str) {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()")
+        .bind(db)
+        .fetch_all(&mut *admin)
+        .await
+        .expect("list the gate's connections");
+    assert!(!ids.is_empty(), "the gate had no connections");
+    for id in ids {
+        let _ = admin.execute(AssertSqlSafe(format!("KILL {id}"))).await;
+    }
+}
+
 #[tokio::test]
 async fn reads_survive_connections_the_server_dropped() {
     let Some(db) = MySqlTestDatabase::create().await else { return skip_unreachable("mysql") };
@@ -492,15 +506,7 @@ async fn reads_survive_connections_the_server_dropped() {
     assert!([a, b, c].iter().all(|r| *r == json!([{"id": 1}])));
     // The server ends every one of them (as a restart or an administrator would).
     let mut admin = MySqlConnection::connect(&restgate_testkit::mysql::url()).await.expect("connect the admin");
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()")
-        .bind(&name)
-        .fetch_all(&mut admin)
-        .await
-        .expect("list the gate's connections");
-    assert!(!ids.is_empty(), "the gate had no connections");
-    for id in ids {
-        let _ = admin.execute(AssertSqlSafe(format!("KILL {id}"))).await;
-    }
+    end_connections(&mut admin, &name).await;
     // No read fails: each dead connection is dropped and the read goes on with a live one.
     for _ in 0..5 {
         let r = within("GET after the connections were ended", t.get(q)).await;
@@ -511,15 +517,7 @@ async fn reads_survive_connections_the_server_dropped() {
     // first and pings them: dead ones are closed, and the write runs once.
     let (a, b, c) = tokio::join!(t.get_json(q), t.get_json(q), t.get_json(q));
     assert!([a, b, c].iter().all(|r| *r == json!([{"id": 1}])));
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()")
-        .bind(&name)
-        .fetch_all(&mut admin)
-        .await
-        .expect("list the gate's connections");
-    assert!(!ids.is_empty(), "the gate had no connections");
-    for id in ids {
-        let _ = admin.execute(AssertSqlSafe(format!("KILL {id}"))).await;
-    }
+    end_connections(&mut admin, &name).await;
     let r = within("PATCH after the connections were ended", t.patch("/people?id=eq.1", json!({"age": 77})).send()).await;
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(t.get_json("/people?select=age&id=eq.1").await, json!([{"age": 77}]));

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
-use restgate_postgres::PgOptions;
+use restgate_postgres::{PgBackend, PgOptions};
 use restgate_testkit::postgres::{PgHarness, PgTestSchema};
 use restgate_testkit::proxy::TcpForwarder;
 use restgate_testkit::{run, skip_unreachable, TestGate, TestResponse};
@@ -246,17 +246,16 @@ async fn unreachable_database_is_503_with_retry_after() {
     assert_eq!(r.json(), json!([{"id": 1}]));
 }
 
+async fn with_statement_timeout(schema: &PgTestSchema, timeout: Duration) -> PgBackend {
+    PgOptions::new().schemas([schema.name()]).statement_timeout(timeout).connect(&schema.url()).await.expect("connect the backend")
+}
+
 /// The statement timeout bounds requests, not reading the catalog: a
 /// timeout far shorter than the catalog queries still starts (and reloads).
 #[tokio::test]
 async fn statement_timeout_does_not_bound_reading_the_catalog() {
     let Some(schema) = PgTestSchema::create().await else { return skip_unreachable("postgresql") };
-    let backend = PgOptions::new()
-        .schemas([schema.name()])
-        .statement_timeout(Duration::from_millis(1))
-        .connect(&schema.url())
-        .await
-        .expect("connect the backend");
+    let backend = with_statement_timeout(&schema, Duration::from_millis(1)).await;
     let t = schema.serve(backend, |b| b).await;
     t.gate().reload().await.expect("reload the catalog");
     let doc = t.get_json("/").await;
@@ -267,12 +266,7 @@ async fn statement_timeout_does_not_bound_reading_the_catalog() {
 async fn statement_timeout_is_504() {
     let Some(schema) = PgTestSchema::create().await else { return skip_unreachable("postgresql") };
     schema.execute(SLOW_VIEW).await;
-    let backend = PgOptions::new()
-        .schemas([schema.name()])
-        .statement_timeout(Duration::from_secs(1))
-        .connect(&schema.url())
-        .await
-        .expect("connect the backend");
+    let backend = with_statement_timeout(&schema, Duration::from_secs(1)).await;
     let t = schema.serve(backend, |b| b).await;
     // SQLSTATE 57014 (canceling statement due to statement timeout).
     within("GET /slow", t.get("/slow")).await.assert_error(504, "57014");
@@ -330,6 +324,16 @@ async fn exhausted_pool_is_504() {
     watcher.close().await.expect("close the watcher");
 }
 
+/// Ends every connection of application `app` (as a restart or an administrator would).
+async fn end_connections(admin: &mut PgConnection, app: &str) {
+    let ended: Vec<bool> = sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+        .bind(app)
+        .fetch_all(&mut *admin)
+        .await
+        .expect("terminate the gate's connections");
+    assert!(!ended.is_empty(), "the gate had no connections");
+}
+
 #[tokio::test]
 async fn reads_survive_connections_the_server_dropped() {
     let Some(schema) = PgTestSchema::create().await else { return skip_unreachable("postgresql") };
@@ -342,12 +346,7 @@ async fn reads_survive_connections_the_server_dropped() {
     assert!([a, b, c].iter().all(|r| *r == json!([{"id": 1}])));
     // The server ends every one of them (as a restart or an administrator would).
     let mut admin = PgConnection::connect(&restgate_testkit::postgres::url()).await.expect("connect the admin");
-    let ended: Vec<bool> = sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
-        .bind(&app)
-        .fetch_all(&mut admin)
-        .await
-        .expect("terminate the gate's connections");
-    assert!(!ended.is_empty(), "the gate had no connections");
+    end_connections(&mut admin, &app).await;
     // No read fails: each dead connection is dropped and the read goes on with a live one.
     for _ in 0..5 {
         let r = within("GET after the connections were ended", t.get("/people?select=id&id=eq.1")).await;
@@ -358,12 +357,7 @@ async fn reads_survive_connections_the_server_dropped() {
     // first and pings them: dead ones are closed, and the write runs once.
     let (a, b, c) = tokio::join!(t.get_json(q), t.get_json(q), t.get_json(q));
     assert!([a, b, c].iter().all(|r| *r == json!([{"id": 1}])));
-    let ended: Vec<bool> = sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
-        .bind(&app)
-        .fetch_all(&mut admin)
-        .await
-        .expect("terminate the gate's connections");
-    assert!(!ended.is_empty(), "the gate had no connections");
+    end_connections(&mut admin, &app).await;
     let r = within("PATCH after the connections were ended", t.patch("/people?id=eq.1", json!({"age": 77})).send()).await;
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(t.get_json("/people?select=age&id=eq.1").await, json!([{"age": 77}]));
