@@ -409,7 +409,7 @@ mod tests {
     async fn conns_opening_in(size: u32, keep: bool, opening: Duration) -> Connections<Sqlite> {
         let pool = SqlitePoolOptions::new()
             .max_connections(size)
-            .acquire_timeout(Duration::from_secs(2))
+            .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |_, _| {
                 Box::pin(async move {
                     tokio::time::sleep(opening).await;
@@ -505,7 +505,9 @@ mod tests {
             })
         });
         let all = futures_join(reads.collect());
-        tokio::time::timeout(Duration::from_millis(1500), all).await.expect("the burst served within 1.5 s");
+        // A request left waiting for a connection nobody gives back would fail its
+        // `expect` at the pool's 10 s timeout.
+        tokio::time::timeout(Duration::from_secs(30), all).await.expect("the burst served");
         assert!(conns.pool().size() <= 2);
         assert!(conns.kept() <= 2);
     }
@@ -532,9 +534,9 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
             first.finish();
         };
-        tokio::time::timeout(Duration::from_secs(1), async { tokio::join!(waiter, finisher) })
+        tokio::time::timeout(Duration::from_secs(5), async { tokio::join!(waiter, finisher) })
             .await
-            .expect("the waiting read got the connection well before the pool's 2 s timeout");
+            .expect("the waiting read got the connection well before the pool's 10 s timeout");
         assert_eq!(conns.kept(), 1);
     }
 }
