@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use restgate_core::error::{BackendError, BackendErrorKind};
 use sqlx::pool::{Pool, PoolConnection};
 use sqlx::{AssertSqlSafe, Connection, Database, SqlSafeStr, Transaction};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// How long a connection may go from read to read without passing through
 /// the pool (which then pings it and applies its lifetime rules).
@@ -53,9 +53,10 @@ const KEEP_AT_MOST: Duration = Duration::from_secs(30);
 /// pool's `acquire` (while the pool opens its connection, or while a
 /// connection goes back to the pool), and while one does, connections go
 /// back to the pool instead of being kept, so none is kept out of its
-/// reach. The pool's other users would not see kept connections, which is
-/// why a pool shared with the application ([`Connections::new`] with
-/// `keep: false`) keeps nothing.
+/// reach. Closing the pool (`Pool::close`, which waits for every
+/// connection) gives the kept ones back. The pool's other users would not
+/// see kept connections, which is why a pool shared with the application
+/// ([`Connections::new`] with `keep: false`) keeps nothing.
 pub struct Connections<DB: Database> {
     pool: Pool<DB>,
     classify: fn(sqlx::Error) -> BackendError,
@@ -79,6 +80,9 @@ struct Kept<DB: Database> {
     state: Mutex<KeptState<DB>>,
     /// One permit per connection of the pool: held with each connection taken.
     permits: Arc<Semaphore>,
+    /// Dropped with this: ends the task that gives kept connections back
+    /// when the pool is closed.
+    _stop: oneshot::Sender<()>,
 }
 
 struct KeptState<DB: Database> {
@@ -136,11 +140,33 @@ struct Taken<DB: Database> {
 impl<DB: Database> Connections<DB> {
     /// The connections of `pool`; `classify` turns the driver's errors into
     /// the backend's. `keep`: keep connections between reads (only when
-    /// nothing else takes connections from `pool`).
+    /// nothing else takes connections from `pool`, and only inside a Tokio
+    /// runtime: a task gives kept connections back when the pool is closed,
+    /// so that `Pool::close`, which waits for every connection, returns).
     pub fn new(pool: Pool<DB>, classify: fn(sqlx::Error) -> BackendError, keep: bool) -> Self {
-        let size = pool.options().get_max_connections() as usize;
-        let kept = keep.then(|| {
-            Arc::new(Kept { state: Mutex::new(KeptState { idle: Vec::new(), waiting: 0 }), permits: Arc::new(Semaphore::new(size)) })
+        let runtime = tokio::runtime::Handle::try_current().ok().filter(|_| keep);
+        let kept = runtime.map(|runtime| {
+            let size = pool.options().get_max_connections() as usize;
+            let (stop, stopped) = oneshot::channel::<()>();
+            let kept = Arc::new(Kept {
+                state: Mutex::new(KeptState { idle: Vec::new(), waiting: 0 }),
+                permits: Arc::new(Semaphore::new(size)),
+                _stop: stop,
+            });
+            let weak = Arc::downgrade(&kept);
+            let closed = pool.close_event();
+            runtime.spawn(async move {
+                tokio::select! {
+                    () = closed => {
+                        if let Some(kept) = weak.upgrade() {
+                            let idle = std::mem::take(&mut kept.lock().idle);
+                            drop(idle);
+                        }
+                    }
+                    _ = stopped => {}
+                }
+            });
+            kept
         });
         Connections { pool, classify, kept }
     }
@@ -356,11 +382,13 @@ impl<'c, DB: Database> ReadConnection<'c, DB> {
     /// last passed through the pool 30 s ago or more).
     pub fn finish(mut self) {
         let (Some(kept), Some(conn)) = (&self.conns.kept, self.conn.take()) else { return };
-        if self.since.elapsed() >= KEEP_AT_MOST || self.conns.pool.is_closed() {
+        if self.since.elapsed() >= KEEP_AT_MOST {
             return;
         }
         let mut state = kept.lock();
-        if state.waiting == 0 {
+        // Closed is checked under the lock the closing task empties the
+        // kept connections under: none is kept after it did.
+        if state.waiting == 0 && !self.conns.pool.is_closed() {
             state.idle.push((conn, self.since));
         } else {
             drop(state);
@@ -516,6 +544,21 @@ mod tests {
         for h in handles {
             h.await.expect("a read's task");
         }
+    }
+
+    /// `Pool::close` waits for every connection: kept ones go back to it.
+    #[tokio::test]
+    async fn closing_the_pool_takes_kept_connections_back() {
+        let conns = conns(2, true).await;
+        let (mut a, mut b) = (ReadConnection::take(&conns).await.unwrap(), ReadConnection::take(&conns).await.unwrap());
+        read(&mut a).await;
+        read(&mut b).await;
+        a.finish();
+        b.finish();
+        assert_eq!(conns.kept(), 2);
+        tokio::time::timeout(Duration::from_secs(5), conns.pool().close()).await.expect("the pool closed");
+        assert_eq!(conns.kept(), 0);
+        assert!(ReadConnection::take(&conns).await.is_err(), "a closed pool gives no connection");
     }
 
     /// With every connection busy, a read waits; a connection kept by
