@@ -277,18 +277,25 @@ impl<DB: Database> WriteConnection<DB> {
     }
 }
 
-impl<DB: Database> Deref for WriteConnection<DB> {
-    type Target = DB::Connection;
-    fn deref(&self) -> &DB::Connection {
-        &self.conn
-    }
+/// `Deref`/`DerefMut` of `$ty` to the connection in its field `$field`.
+macro_rules! deref_to_connection {
+    ($ty:ident, $field:ident) => {
+        impl<DB: Database> Deref for $ty<DB> {
+            type Target = DB::Connection;
+            fn deref(&self) -> &DB::Connection {
+                &self.$field
+            }
+        }
+
+        impl<DB: Database> DerefMut for $ty<DB> {
+            fn deref_mut(&mut self) -> &mut DB::Connection {
+                &mut self.$field
+            }
+        }
+    };
 }
 
-impl<DB: Database> DerefMut for WriteConnection<DB> {
-    fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.conn
-    }
-}
+deref_to_connection!(WriteConnection, conn);
 
 /// A transaction ([`Connections::begin`]): its connection through `Deref`;
 /// rolled back when dropped without [`commit`](WriteTransaction::commit).
@@ -309,18 +316,7 @@ impl<DB: Database> WriteTransaction<DB> {
     }
 }
 
-impl<DB: Database> Deref for WriteTransaction<DB> {
-    type Target = DB::Connection;
-    fn deref(&self) -> &DB::Connection {
-        &self.tx
-    }
-}
-
-impl<DB: Database> DerefMut for WriteTransaction<DB> {
-    fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.tx
-    }
-}
+deref_to_connection!(WriteTransaction, tx);
 
 /// The connection a read runs on ([`ReadConnection::take`]).
 ///
@@ -496,16 +492,22 @@ mod tests {
         read(&mut c).await;
     }
 
-    /// Every connection kept: writes and transactions take them (none is
-    /// left in the pool for `acquire` to find).
-    #[tokio::test]
-    async fn writes_take_kept_connections() {
+    /// A pool of two connections, both kept by reads.
+    async fn both_kept() -> Connections<Sqlite> {
         let conns = conns(2, true).await;
         let (mut a, mut b) = (ReadConnection::take(&conns).await.unwrap(), ReadConnection::take(&conns).await.unwrap());
         read(&mut a).await;
         read(&mut b).await;
         a.finish();
         b.finish();
+        conns
+    }
+
+    /// Every connection kept: writes and transactions take them (none is
+    /// left in the pool for `acquire` to find).
+    #[tokio::test]
+    async fn writes_take_kept_connections() {
+        let conns = both_kept().await;
         assert_eq!((conns.kept(), conns.pool().size(), conns.pool().num_idle()), (2, 2, 0));
         let mut w = conns.write().await.expect("a write's connection");
         sqlx::query("SELECT 1").execute(&mut *w).await.expect("write");
@@ -549,12 +551,7 @@ mod tests {
     /// `Pool::close` waits for every connection: kept ones go back to it.
     #[tokio::test]
     async fn closing_the_pool_takes_kept_connections_back() {
-        let conns = conns(2, true).await;
-        let (mut a, mut b) = (ReadConnection::take(&conns).await.unwrap(), ReadConnection::take(&conns).await.unwrap());
-        read(&mut a).await;
-        read(&mut b).await;
-        a.finish();
-        b.finish();
+        let conns = both_kept().await;
         assert_eq!(conns.kept(), 2);
         tokio::time::timeout(Duration::from_secs(5), conns.pool().close()).await.expect("the pool closed");
         assert_eq!(conns.kept(), 0);
