@@ -304,7 +304,8 @@ impl Backend for MySqlBackend {
 
     async fn read(&self, q: &ReadQuery) -> Result<ReadOutput, BackendError> {
         let Some(count) = &q.count else {
-            // A connection without a ping, another when the server dropped it.
+            // A connection without a ping (kept by an earlier read when it
+            // can be), another when the server dropped it.
             let mut c = ReadConnection::take(&self.conns).await?;
             loop {
                 match fetch_rows(c.conn(), &q.rows).await {

@@ -239,18 +239,27 @@ impl<DB: Database> Connections<DB> {
     }
 
     /// A connection for a write, pinged first (a dead one is closed and
-    /// another taken, up to the pool's size). It goes back to the pool when
+    /// another taken: every connection of the pool, then a new one, before
+    /// the last ping's error ends the write). It goes back to the pool when
     /// dropped.
     pub async fn write(&self) -> Result<WriteConnection<DB>, BackendError> {
-        for _ in 0..self.pool.options().get_max_connections() {
+        let mut attempts = self.pool.options().get_max_connections() + 1;
+        loop {
             let Taken { mut conn, pinged, permit, .. } = self.take().await?;
-            if pinged || conn.ping().await.is_ok() {
+            if pinged {
                 return Ok(WriteConnection { conn, _permit: permit });
             }
-            conn.close_on_drop();
+            match conn.ping().await {
+                Ok(()) => return Ok(WriteConnection { conn, _permit: permit }),
+                Err(e) => {
+                    conn.close_on_drop();
+                    attempts -= 1;
+                    if attempts == 0 {
+                        return Err((self.classify)(e));
+                    }
+                }
+            }
         }
-        let Taken { conn, permit, .. } = self.take().await?;
-        Ok(WriteConnection { conn, _permit: permit })
     }
 
     /// A transaction on a [`write`](Connections::write) connection, begun
