@@ -187,6 +187,75 @@ async fn non_finite_floats_use_postgresql_spellings() {
     .await;
 }
 
+/// Objects are built as text from the columns of a derived table
+/// (`Dialect::row_json`): byte for byte what `row_to_json` writes, for
+/// every type, NULLs, non-finite floats, strings and keys that need
+/// escaping, and embedded objects and arrays.
+#[tokio::test]
+async fn objects_read_as_row_to_json_writes_them() {
+    let Some(schema) = PgTestSchema::create().await else { return skip_unreachable("postgresql") };
+    let s = schema.name().to_owned();
+    schema
+        .execute(&format!(
+            r#"INSERT INTO "{s}".typed (id, i_small, f_double, n_dec, b_bool, t_text, t_var, t_time, ts, j_json)
+               VALUES (3, -4, 'NaN', 10.5000, false, E'q"uote\\back\n\t\x01 \u00fc\u2603', 'x', '10:00:00.5', '2024-01-01 10:00:00.25', '{{"a": [1, "b"], "c": {{}}}}')"#
+        ))
+        .await;
+    let mut conn = PgConnection::connect(&schema.url()).await.expect("connect");
+    let backend = PgOptions::new().schemas([schema.name()]).connect(&schema.url()).await.expect("connect the backend");
+    let t = schema.serve(backend, |b| b).await;
+    sqlx::query("SET TimeZone = 'UTC'").execute(&mut conn).await.expect("set the time zone");
+    async fn expected(conn: &mut PgConnection, sql: &str) -> String {
+        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+    let all = expected(
+        &mut conn,
+        &format!(
+            r#"SELECT '[' || string_agg(row_to_json(t)::text, ',' ORDER BY id) || ']' FROM (SELECT id, i_small, i_big, f_double,
+               trim_scale(n_dec) AS n_dec, b_bool, t_text, t_var, d_date, t_time, ts, tstz, u_uuid, j_json, bin FROM "{s}".typed) t"#
+        ),
+    )
+    .await;
+    let r = t.get("/typed?order=id").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), all);
+    // One row (read without the aggregate), and keys that need escaping.
+    let one = expected(
+        &mut conn,
+        &format!(
+            r#"SELECT '[' || row_to_json(t)::text || ']' FROM (SELECT id AS "a""b\c", t_text AS "ü k", f_double AS "t{TAB}ab" FROM "{s}".typed WHERE id = 3) t"#,
+            TAB = '\t',
+        ),
+    )
+    .await;
+    let r = t.get("/typed?select=%22a%5C%22b%5C%5Cc%22:id,%C3%BC%20k:t_text,%22t%09ab%22:f_double&id=eq.3").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), one);
+    // Embedded objects and arrays, and an embed with no rows.
+    let embeds = expected(
+        &mut conn,
+        &format!(
+            r#"SELECT '[' || string_agg(row_to_json(t)::text, ',' ORDER BY id) || ']' FROM (
+                 SELECT f.id, f.title,
+                   (SELECT row_to_json(d) FROM (SELECT last_name FROM "{s}".directors WHERE id = f.director_id) d) AS directors,
+                   (SELECT COALESCE(json_agg(a ORDER BY a.id), '[]') FROM (SELECT ac.id, ac.first_name FROM "{s}".actors ac
+                      JOIN "{s}".roles r ON r.actor_id = ac.id WHERE r.film_id = f.id) a) AS actors
+                 FROM "{s}".films f) t"#
+        ),
+    )
+    .await;
+    let embeds: Value = serde_json::from_str(&embeds).expect("JSON");
+    let r = t.get("/films?select=id,title,directors(last_name),actors(id,first_name)&order=id&actors.order=id").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // json_agg puts spaces between elements: compare the values, and that the text is compact.
+    assert_eq!(r.json(), embeds);
+    assert_eq!(r.text(), serde_json::to_string(&embeds).expect("JSON"));
+    conn.close().await.expect("close");
+}
+
 /// How long a request that must fail fast may take before the test fails
 /// (instead of hanging): generous, the timeouts under test are a second.
 const BOUND: Duration = Duration::from_secs(30);

@@ -26,11 +26,12 @@
 //!     s.sql,
 //!     r#"SELECT group_concat("j", ','), count(*) FROM (SELECT json_object('id', "id") AS "j" FROM "main"."people" WHERE "name" = ? LIMIT 5) AS t"#
 //! );
-//! // PostgreSQL binds the LIMIT as well (`Dialect::binds_limits`).
+//! // PostgreSQL binds the LIMIT as well (`Dialect::binds_limits`), and builds each
+//! // object's text from the columns of a derived table (`Dialect::row_json`).
 //! let s = read_statement(&PostgresDialect, &p).unwrap();
 //! assert_eq!(
 //!     s.sql,
-//!     r#"SELECT string_agg(row_to_json("_rg_row".*)::text, ','), count(*) FROM (SELECT "id" AS "id" FROM "main"."people" WHERE "name" = $1 LIMIT $2) AS "_rg_row""#
+//!     r#"SELECT string_agg('{"id":' || COALESCE("_rg_row"."id"::text, 'null') || '}', ','), count(*) FROM (SELECT "id" AS "id" FROM "main"."people" WHERE "name" = $1 LIMIT $2) AS "_rg_row""#
 //! );
 //! let s = read_statement(&MySqlDialect, &p).unwrap();
 //! assert_eq!(
@@ -46,7 +47,7 @@ use std::sync::{Arc, RwLock};
 
 use sea_query::{Alias, Condition, Expr, ExprTrait, Func, JoinType, Keyword, LogicalChainOper, OnConflict, Query, SelectStatement, Values};
 
-use dialect::{element_value, object_pairs, row_keys_ok};
+use dialect::{derived_value, object_pairs};
 pub use dialect::{
     ArrayQuery, BindContext, Dialect, Element, JoinOrder, JsonItem, MySql8Dialect, MySqlDialect, PostgresDialect, SortExpr, SqliteDialect,
     Syntax,
@@ -497,8 +498,9 @@ fn nullable(o: &OrderBy<'_>) -> bool {
 }
 
 /// `SELECT <one JSON object per row> FROM table WHERE … ORDER BY …`. With
-/// `row_objects` dialects the object is `row_to_json` of a derived table
-/// holding the keys as columns, which is wrapped around the returned select.
+/// [`Dialect::row_json`] dialects the object is built from the rows of a
+/// derived table holding the keys as columns, which is wrapped around the
+/// returned select.
 fn objects(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Cond<'_>>, plain_ok: bool) -> Result<Objects, ApiError> {
     let scope = top_scope(table, Some(shape), filter);
     let mut s = Query::select();
@@ -610,26 +612,31 @@ fn quote_into(sql: &mut String, q: char, name: &str) {
     sql.push(q);
 }
 
-/// Adds the object items to `s`: as columns named by their keys (for
-/// `row_to_json`, where the dialect builds objects so and the keys allow;
-/// returns true), or as one JSON object column `j`.
-fn push_list(d: &dyn Dialect, s: &mut SelectStatement, items: Vec<JsonItem>) -> bool {
-    let rows = d.row_objects() && row_keys_ok(&items);
-    if rows {
-        for i in items {
-            s.expr_as(element_value(d, i.expr, i.ty, i.nullable), Alias::new(i.key));
+/// Adds the object items to `s`: as columns named by their keys, where
+/// the dialect builds objects from such rows ([`Dialect::row_json`];
+/// returns the object's SQL over them), or as one JSON object column `j`.
+fn push_list(d: &dyn Dialect, s: &mut SelectStatement, items: Vec<JsonItem>) -> Option<Arc<str>> {
+    match d.row_json(&items) {
+        Some(row) => {
+            for i in items {
+                let key = Alias::new(i.key.clone());
+                s.expr_as(derived_value(d, i), key);
+            }
+            Some(Arc::from(row))
         }
-    } else {
-        s.expr_as(d.json_object(object_pairs(d, items)), Ident(ROW));
+        None => {
+            s.expr_as(d.json_object(object_pairs(d, items)), Ident(ROW));
+            None
+        }
     }
-    rows
 }
 
-/// A select list kept by [`SelectLists`]: its SQL, whether its columns
-/// are the keys, and the to-one joins its embeds need.
+/// A select list kept by [`SelectLists`]: its SQL, the object's SQL over
+/// its columns when they are the keys ([`push_list`]), and the to-one
+/// joins its embeds need.
 struct Kept {
     sql: Arc<str>,
-    rows: bool,
+    rows: Option<Arc<str>>,
     joins: Arc<[KeptJoin]>,
 }
 
@@ -766,7 +773,7 @@ struct SelectList {
     items: Vec<(String, &'static str)>,
     /// The [`signature`] of a list with embeds (empty for a plain one).
     signature: Vec<u8>,
-    rows: bool,
+    rows: Option<Arc<str>>,
     sql: Arc<str>,
     joins: Arc<[KeptJoin]>,
 }
@@ -793,7 +800,7 @@ impl SelectLists {
         let lists = self.0.read().ok()?;
         lists.iter().find(|l| Self::same(l, dialect, scope, items, signature)).map(|l| Kept {
             sql: Arc::clone(&l.sql),
-            rows: l.rows,
+            rows: l.rows.clone(),
             joins: Arc::clone(&l.joins),
         })
     }
@@ -823,7 +830,7 @@ impl SelectLists {
             scope,
             items,
             signature,
-            rows: kept.rows,
+            rows: kept.rows.clone(),
             sql: Arc::clone(&kept.sql),
             joins: Arc::clone(&kept.joins),
         });
@@ -848,8 +855,9 @@ impl std::fmt::Debug for SelectLists {
 struct Objects {
     select: SelectStatement,
     scope: Scope,
-    /// The select's columns are the keys (wrap in `row_to_json`); else its one column `j` is the object.
-    rows: bool,
+    /// The select's columns are the keys, and this the object's SQL over
+    /// them ([`Dialect::row_json`]); else its one column `j` is the object.
+    rows: Option<Arc<str>>,
     /// The values of a WHERE written directly ([`plain_where`]): all the
     /// statement's values, in place of the (empty) ones sea-query collects.
     values: Option<Values>,
@@ -868,16 +876,15 @@ impl Objects {
     /// One object per row, in the select's order.
     fn per_row(mut self, d: &dyn Dialect) -> Statement {
         let (inner, values) = self.build(d);
-        if self.rows {
-            Statement { sql: format!("SELECT row_to_json(\"_rg_row\".*) FROM ({inner}) AS \"_rg_row\""), values }
-        } else {
-            Statement { sql: inner, values }
+        match &self.rows {
+            Some(row) => Statement { sql: format!("SELECT {row} FROM ({inner}) AS \"_rg_row\""), values },
+            None => Statement { sql: inner, values },
         }
     }
 }
 
 /// The rows of a read. Where the dialect can join texts in the database
-/// ([`Dialect::join_rows`], or `row_to_json` objects joined by
+/// ([`Dialect::join_rows`], or [`Dialect::row_json`] objects joined by
 /// `string_agg`), the statement returns one row of two columns: every
 /// object, in order, joined with commas (NULL when there is none), and how
 /// many there are (so the backend need not look for where each ends).
@@ -886,17 +893,17 @@ pub fn read_statement(d: &dyn Dialect, p: &ReadPlan<'_>) -> Result<Statement, Ap
     // An order by an embed's column binds values of its own: the WHERE is then sea-query's.
     let plain_ok = p.shape.order.iter().all(|o| o.via.is_none());
     let mut o = objects(d, p.table, &p.shape, p.filter.as_ref(), plain_ok)?;
-    let (scope, rows) = (o.scope, o.rows);
+    let (scope, rows) = (o.scope, o.rows.take());
     let s = &mut o.select;
     order_by(d, scope, s, &p.shape.order)?;
     // A read pinned to one row by its primary key gains nothing from joining.
     let one = pins_one_row(p);
     let keys: Vec<JoinOrder> =
         p.shape.order.iter().zip(SORT_KEYS).map(|(o, key)| JoinOrder { key, desc: o.desc, nulls_first: o.nulls_first }).collect();
-    let (prefix, suffix): (Option<String>, &str) = if rows {
+    let (prefix, suffix): (Option<String>, &str) = if let Some(row) = rows {
         // The derived table's order is the aggregate's input order.
-        let agg = if one { "row_to_json(\"_rg_row\".*)" } else { "string_agg(row_to_json(\"_rg_row\".*)::text, ','), count(*)" };
-        (Some(format!("SELECT {agg} FROM (")), ") AS \"_rg_row\"")
+        let prefix = if one { format!("SELECT {row} FROM (") } else { format!("SELECT string_agg({row}, ','), count(*) FROM (") };
+        (Some(prefix), ") AS \"_rg_row\"")
     } else {
         let joinable = keys.len() == p.shape.order.len() && !one;
         match if joinable { d.join_rows(ROW, &keys) } else { None } {

@@ -41,7 +41,6 @@ mod postgres;
 mod sqlite;
 
 pub use mysql::{MySql8Dialect, MySqlDialect};
-pub(crate) use postgres::row_keys_ok;
 pub use postgres::PostgresDialect;
 pub use sqlite::SqliteDialect;
 
@@ -160,6 +159,15 @@ pub(crate) fn object_pairs<D: Dialect + ?Sized>(d: &D, items: Vec<JsonItem>) -> 
     items.into_iter().map(|i| (i.key, element_value(d, i.expr, i.ty, i.nullable))).collect()
 }
 
+/// An item as a column of the derived table [`Dialect::row_json`] reads:
+/// a value rendered by its type, nested JSON as it is.
+pub(crate) fn derived_value<D: Dialect + ?Sized>(d: &D, i: JsonItem) -> Expr {
+    match i.ty {
+        Some(_) => element_value(d, i.expr, i.ty, i.nullable),
+        None => i.expr,
+    }
+}
+
 /// A value ready to be placed in an object or array.
 pub(crate) fn element_value<D: Dialect + ?Sized>(d: &D, e: Expr, ty: Option<ColumnType>, nullable: bool) -> Expr {
     match ty {
@@ -276,11 +284,17 @@ pub trait Dialect: Send + Sync + 'static {
         e
     }
 
-    /// Objects are rows of a derived table turned to JSON whole
-    /// (PostgreSQL's `row_to_json`): the renderer selects each key as a
-    /// column instead of calling [`json_object`](Dialect::json_object).
-    fn row_objects(&self) -> bool {
-        false
+    /// Objects built from rows of a derived table: given the items of an
+    /// object, the SQL of one row's JSON text, reading each item from the
+    /// column named by its key of the derived table `"_rg_row"`. The
+    /// renderer then selects each item as such a column (values by
+    /// [`json_value`](Dialect::json_value), nested JSON as it is) instead
+    /// of calling [`json_object`](Dialect::json_object), and builds the
+    /// text outside the derived table, after its ORDER BY and LIMIT.
+    /// `None` (the default): objects come from `json_object`.
+    fn row_json(&self, items: &[JsonItem]) -> Option<String> {
+        let _ = items;
+        None
     }
 
     /// JSON text built by a subquery, marked as JSON where an enclosing

@@ -1,12 +1,14 @@
 //! PostgreSQL.
 
+use std::fmt::Write as _;
+
 use sea_query::{
-    Alias, BinOper, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, PostgresQueryBuilder, Query, SelectStatement, UpdateStatement,
-    Values,
+    Alias, BinOper, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, PostgresQueryBuilder, Query, QueryBuilder, SelectStatement,
+    SqlWriterValues, UpdateStatement, Values,
 };
 
 use super::{
-    element_value, lit, order_and_window, order_clause, pairs_to_args, single_by_pairs, ArrayQuery, BindContext, Dialect, Element,
+    derived_value, lit, order_and_window, order_clause, pairs_to_args, single_by_pairs, ArrayQuery, BindContext, Dialect, Element,
     JoinOrder, JsonItem,
 };
 use crate::catalog::{Column, ColumnType};
@@ -17,14 +19,86 @@ use crate::value::SqlValue;
 /// The alias of the one-row subselect [`PostgresDialect::json_object`] renders.
 const ROW_ALIAS: &str = "_rg_row";
 
-/// The whole row of [`ROW_ALIAS`] (`.*`: a column of the same name cannot shadow it).
-const WHOLE_ROW: &str = "\"_rg_row\".*";
-
-/// Whether `row_to_json` of a derived table gives these keys: column
+/// Whether a derived table can hold these keys as its columns: column
 /// aliases are cut at 63 bytes, and an empty or repeated key would not survive.
-pub(crate) fn row_keys_ok(items: &[JsonItem]) -> bool {
+fn row_keys_ok(items: &[JsonItem]) -> bool {
     !items.is_empty()
         && items.iter().enumerate().all(|(n, i)| !i.key.is_empty() && i.key.len() <= 63 && !items[..n].iter().any(|o| o.key == i.key))
+}
+
+/// `key` as a JSON string, escaped as PostgreSQL's JSON functions escape
+/// one: `"` and `\`, `\b` `\f` `\n` `\r` `\t`, other control characters as
+/// `\u00xx`; the rest as it is.
+fn json_key(key: &str, out: &mut String) {
+    out.push('"');
+    for c in key.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A string literal as PostgreSQL's builder writes one.
+fn literal(text: &str, out: &mut String) {
+    let mut w = SqlWriterValues::new("$", true);
+    PostgresQueryBuilder.prepare_expr(&lit(text), &mut w);
+    out.push_str(&w.into_parts().0);
+}
+
+/// The JSON text of one row of the derived table [`ROW_ALIAS`] whose
+/// columns are `items` ([`Dialect::row_json`]), byte for byte what
+/// `row_to_json` of the row writes: `'{"a":' || <a> || ',"b":' || <b> || '}'`.
+/// A value's text is `to_json(v)::text`, which renders each type exactly
+/// as `row_to_json` renders it (the same function does both), or `v::text`
+/// for integers and booleans (the same digits and `true`/`false`, without
+/// the JSON machinery); nested JSON goes in as it is; NULL is `null`.
+/// `row_to_json` looks up how to render each column of each row; this
+/// costs PostgreSQL about a third less per row (measured: 20 rows of six
+/// columns, 61 µs → 45 µs a statement).
+fn row_json(items: &[JsonItem]) -> Option<String> {
+    if !row_keys_ok(items) {
+        return None;
+    }
+    let mut sql = String::with_capacity(items.len() * 48);
+    let mut key = String::from("{");
+    for (n, i) in items.iter().enumerate() {
+        if n > 0 {
+            key.push(',');
+        }
+        json_key(&i.key, &mut key);
+        key.push(':');
+        literal(&key, &mut sql);
+        key.clear();
+        sql.push_str(" || ");
+        let mut column = String::with_capacity(i.key.len() + 12);
+        column.push_str(&format!("\"{ROW_ALIAS}\"."));
+        column.push('"');
+        column.push_str(&i.key.replace('"', "\"\""));
+        column.push('"');
+        let text = match i.ty {
+            None | Some(ColumnType::Integer | ColumnType::Boolean) => format!("{column}::text"),
+            Some(_) => format!("to_json({column})::text"),
+        };
+        if i.nullable {
+            let _ = write!(sql, "COALESCE({text}, 'null')");
+        } else {
+            sql.push_str(&text);
+        }
+        sql.push_str(" || ");
+    }
+    sql.push_str("'}'");
+    Some(sql)
 }
 
 /// PostgreSQL 13+.
@@ -131,17 +205,22 @@ impl Dialect for PostgresDialect {
         }
         Func::cust("to_json").arg(acc.unwrap_or_else(|| Expr::cust("'{}'::jsonb"))).into()
     }
-    fn row_objects(&self) -> bool {
-        true
+    fn row_json(&self, items: &[JsonItem]) -> Option<String> {
+        row_json(items)
+    }
+    fn json_embed(&self, e: Expr) -> Expr {
+        // An embed's object or array is JSON text (`row_json`), which
+        // json_build_object would take for a string.
+        e.cast_as("json")
     }
 
     fn json_single(&self, mut from: SelectStatement, items: Vec<JsonItem>) -> Expr {
-        if !row_keys_ok(&items) {
+        let Some(row) = row_json(&items) else {
             return single_by_pairs(self, from, items);
-        }
+        };
         for i in items {
-            let v = element_value(self, i.expr, i.ty, i.nullable);
-            from.expr_as(v, Alias::new(i.key));
+            let key = Alias::new(i.key.clone());
+            from.expr_as(derived_value(self, i), key);
         }
         // A child found by a unique key comes without a LIMIT; PostgreSQL
         // still plans better with one (a small table is scanned, and the
@@ -150,11 +229,11 @@ impl Dialect for PostgresDialect {
         // (Nothing bound means no LIMIT yet; setting it again is harmless.)
         let (sql, values) = self.build_select(&from);
         if values.0.is_empty() {
-            return Expr::cust(format!("(SELECT row_to_json({WHOLE_ROW}) FROM ({sql} LIMIT 1) AS \"{ROW_ALIAS}\")"));
+            return Expr::cust(format!("(SELECT {row} FROM ({sql} LIMIT 1) AS \"{ROW_ALIAS}\")"));
         }
         from.limit(1);
         let mut outer = Query::select();
-        outer.expr(Func::cust("row_to_json").arg(Expr::cust(WHOLE_ROW))).from_subquery(from, Alias::new(ROW_ALIAS));
+        outer.expr(Expr::cust(row)).from_subquery(from, Alias::new(ROW_ALIAS));
         Expr::SubQuery(None, Box::new(outer.into()))
     }
 
@@ -164,31 +243,33 @@ impl Dialect for PostgresDialect {
         let ArrayQuery { mut from, order, limit, offset, element } = q;
         order_and_window(&mut from, &order, limit, offset);
         let text: Expr = match element {
-            Element::Object(items) if row_keys_ok(&items) => {
-                for i in items {
-                    let v = element_value(self, i.expr, i.ty, i.nullable);
-                    from.expr_as(v, Alias::new(i.key));
+            Element::Object(items) => match row_json(&items) {
+                Some(row) => {
+                    for i in items {
+                        let key = Alias::new(i.key.clone());
+                        from.expr_as(derived_value(self, i), key);
+                    }
+                    Expr::cust(row)
                 }
-                Func::cust("row_to_json").arg(Expr::cust(WHOLE_ROW)).into()
-            }
-            Element::Object(items) => {
-                from.expr_as(self.json_object(super::object_pairs(self, items)), Alias::new("j"));
-                Expr::col((Alias::new(ROW_ALIAS), Alias::new("j")))
-            }
+                None => {
+                    from.expr_as(self.json_object(super::object_pairs(self, items)), Alias::new("j"));
+                    Expr::col((Alias::new(ROW_ALIAS), Alias::new("j"))).cast_as("text")
+                }
+            },
             Element::Value(i) => {
-                from.expr_as(element_value(self, i.expr, i.ty, i.nullable), Alias::new("v"));
-                // to_json(NULL) is NULL, which string_agg would skip.
-                Func::coalesce([
-                    Func::cust("to_json").arg(Expr::col((Alias::new(ROW_ALIAS), Alias::new("v")))).cast_as("text"),
-                    lit("null"),
-                ])
-                .into()
+                let typed = i.ty.is_some();
+                from.expr_as(derived_value(self, i), Alias::new("v"));
+                let v = Expr::col((Alias::new(ROW_ALIAS), Alias::new("v")));
+                // Nested JSON is text already. to_json(NULL) is NULL, which string_agg would skip.
+                let text = if typed { Func::cust("to_json").arg(v).cast_as("text") } else { v.cast_as("text") };
+                Func::coalesce([text, lit("null")]).into()
             }
         };
-        let joined = Func::cust("string_agg").args([text.cast_as("text"), lit(",")]);
-        let array = lit("[").binary(BinOper::Custom("||"), joined).binary(BinOper::Custom("||"), lit("]")).cast_as("json");
+        // JSON text, as objects are (`row_json`): a cast to json would parse it.
+        let joined = Func::cust("string_agg").args([text, lit(",")]);
+        let array = lit("[").binary(BinOper::Custom("||"), joined).binary(BinOper::Custom("||"), lit("]"));
         let mut outer = Query::select();
-        outer.expr(Func::coalesce([array, Expr::cust("'[]'::json")])).from_subquery(from, Alias::new(ROW_ALIAS));
+        outer.expr(Func::coalesce([array, lit("[]")])).from_subquery(from, Alias::new(ROW_ALIAS));
         Expr::SubQuery(None, Box::new(outer.into()))
     }
 
