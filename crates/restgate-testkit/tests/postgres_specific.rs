@@ -234,13 +234,14 @@ async fn objects_read_as_row_to_json_writes_them() {
     let r = t.get("/typed?select=%22a%5C%22b%5C%5Cc%22:id,%C3%BC%20k:t_text,%22t%09ab%22:f_double&id=eq.3").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.text(), one);
-    // Embedded objects and arrays, and an embed with no rows.
+    // Embedded objects and arrays (a key holding what SQL text could take
+    // for a placeholder or a quote), and an embed with no rows.
     let embeds = expected(
         &mut conn,
         &format!(
             r#"SELECT '[' || string_agg(row_to_json(t)::text, ',' ORDER BY id) || ']' FROM (
                  SELECT f.id, f.title,
-                   (SELECT row_to_json(d) FROM (SELECT last_name FROM "{s}".directors WHERE id = f.director_id) d) AS directors,
+                   (SELECT row_to_json(d) FROM (SELECT last_name AS "l$1'x?" FROM "{s}".directors WHERE id = f.director_id) d) AS directors,
                    (SELECT COALESCE(json_agg(a ORDER BY a.id), '[]') FROM (SELECT ac.id, ac.first_name FROM "{s}".actors ac
                       JOIN "{s}".roles r ON r.actor_id = ac.id WHERE r.film_id = f.id) a) AS actors
                  FROM "{s}".films f) t"#
@@ -248,7 +249,7 @@ async fn objects_read_as_row_to_json_writes_them() {
     )
     .await;
     let embeds: Value = serde_json::from_str(&embeds).expect("JSON");
-    let r = t.get("/films?select=id,title,directors(last_name),actors(id,first_name)&order=id&actors.order=id").await;
+    let r = t.get("/films?select=id,title,directors(%22l$1'x?%22:last_name),actors(id,first_name)&order=id&actors.order=id").await;
     assert_eq!(r.status, 200, "{}", r.text());
     // json_agg puts spaces between elements: compare the values, and that the text is compact.
     assert_eq!(r.json(), embeds);
