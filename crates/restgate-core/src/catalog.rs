@@ -733,6 +733,8 @@ impl ColumnType {
             "timestamp" | "datetime" if t.contains("with time zone") && !t.contains("without") => ColumnType::TimestampTz,
             "timestamp" | "datetime" => ColumnType::Timestamp,
             "time" | "timetz" => ColumnType::Time,
+            // MySQL's YEAR is a number (1901-2155).
+            "year" => ColumnType::Integer,
             _ if is_integer(&t) => ColumnType::Integer,
             _ => ColumnType::Text,
         }

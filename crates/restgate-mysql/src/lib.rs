@@ -209,7 +209,8 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
                 1451 | 1452 | 1216 | 1217 => (K::ForeignKeyViolation, None),
                 1048 | 1364 | 1263 => (K::NotNullViolation, None),
                 3819 | 4025 => (K::CheckViolation, None),
-                1366 | 1265 | 1411 | 1367 | 3140 | 4038 => (K::InvalidValue, Some("22P02")),
+                // 1416: MySQL, a geometry of another type than the column's (MariaDB says 1366).
+                1366 | 1265 | 1411 | 1367 | 1416 | 3140 | 4038 => (K::InvalidValue, Some("22P02")),
                 1292 => (K::InvalidValue, Some("22007")),
                 1264 | 1690 => (K::InvalidValue, Some("22003")),
                 1406 => (K::InvalidValue, Some("22001")),
@@ -320,11 +321,11 @@ impl Backend for MySqlBackend {
         // One snapshot for the rows and the count.
         let mut tx = self.conns.begin(Some("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")).await?;
         let total = match q.count_kind {
-            Some(CountPref::Planned) => match planned_count(&mut tx, count).await? {
+            Some(CountPref::Planned) => match planned_count(&mut tx, count, self.mariadb).await? {
                 Some(estimate) => estimate,
                 None => fetch_count(&mut *tx, count).await?,
             },
-            Some(CountPref::Estimated) => match planned_count(&mut tx, count).await? {
+            Some(CountPref::Estimated) => match planned_count(&mut tx, count, self.mariadb).await? {
                 Some(estimate) if estimate >= EXACT_COUNT_BELOW => estimate,
                 _ => fetch_count(&mut *tx, count).await?,
             },
@@ -357,17 +358,23 @@ impl Backend for MySqlBackend {
 const EXACT_COUNT_BELOW: u64 = 1000;
 
 /// The optimizer's row estimate for the counted scan (the `rows` column of
-/// `EXPLAIN`; the largest when several tables are read). `None` when the
-/// server gives none (e.g. "Select tables optimized away").
-async fn planned_count(conn: &mut sqlx::MySqlConnection, stmt: &Statement) -> Result<Option<u64>, BackendError> {
-    let explain = Statement { sql: format!("EXPLAIN {}", stmt.sql), values: stmt.values.clone() };
+/// `EXPLAIN`'s table; the largest when several tables are read). `None`
+/// when the server gives none (e.g. "Select tables optimized away").
+/// MySQL asks for the table by name: its default format may be a tree
+/// (`explain_format`, MySQL 8.3+); MariaDB knows no such option.
+async fn planned_count(conn: &mut sqlx::MySqlConnection, stmt: &Statement, mariadb: bool) -> Result<Option<u64>, BackendError> {
+    let explain = if mariadb { "EXPLAIN" } else { "EXPLAIN FORMAT=TRADITIONAL" };
+    let explain = Statement { sql: format!("{explain} {}", stmt.sql), values: stmt.values.clone() };
     let rows = query(&explain).fetch_all(&mut *conn).await.map_err(classify)?;
     let mut estimate: Option<u64> = None;
     for row in rows {
-        // MariaDB reports `rows` as text, MySQL as an integer.
+        // MariaDB reports `rows` as text, MySQL as an integer (unsigned on 9.x).
         let n = match row.try_get::<Option<String>, _>("rows") {
             Ok(text) => text.and_then(|t| t.trim().parse::<u64>().ok()),
-            Err(_) => row.try_get::<Option<i64>, _>("rows").map_err(classify)?.map(|n| n.max(0) as u64),
+            Err(_) => match row.try_get::<Option<u64>, _>("rows") {
+                Ok(n) => n,
+                Err(_) => row.try_get::<Option<i64>, _>("rows").map_err(classify)?.map(|n| n.max(0) as u64),
+            },
         };
         if let Some(n) = n {
             estimate = Some(estimate.map_or(n, |e| e.max(n)));

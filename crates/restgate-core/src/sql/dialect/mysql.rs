@@ -1,22 +1,28 @@
 //! MySQL and MariaDB.
 //!
 //! Two flavours share almost everything: [`MySqlDialect`] targets MariaDB
-//! (10.6+), [`MySql8Dialect`] Oracle MySQL 8. They differ where the servers
-//! do: on MariaDB every object and array is compact JSON text built with
-//! `CONCAT` and `GROUP_CONCAT` (see [`json_text`]) and `REGEXP` is PCRE, its
-//! case set with `(?i)` / `(?-i)`; MySQL 8 builds `JSON_OBJECT`s and
-//! `JSON_ARRAYAGG`s (no compact rendering) and spells case control as
-//! `REGEXP_LIKE(x, p, 'c')`.
+//! (10.6+), [`MySql8Dialect`] Oracle MySQL 8.0.14+. Both build every object
+//! and array as compact JSON text with `CONCAT` and `GROUP_CONCAT` (see
+//! [`json_text`]): `JSON_OBJECT` would cost more, and on MySQL it sorts an
+//! object's keys and writes `{"a": 1}`, where the select's order and
+//! compact text are the contract. They differ where the servers do: a
+//! JSON column's text (MariaDB compacts it with `JSON_COMPACT`; MySQL has
+//! none, and writes its own rendering), how an array is windowed (MariaDB
+//! puts ORDER BY and LIMIT inside `GROUP_CONCAT`, which refuses outer
+//! references in derived tables; MySQL windows a derived table, as its
+//! `GROUP_CONCAT` has no LIMIT), to-one embeds (joined on MariaDB), and
+//! regular expressions (`REGEXP` is PCRE on MariaDB, its case set with
+//! `(?i)` / `(?-i)`; MySQL spells case control as `REGEXP_LIKE(x, p, 'c')`).
 //! Neither flavour uses RETURNING: writes read their rows back by key.
 
+use std::fmt::Write as _;
+
 use sea_query::{
-    BinOper, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, MysqlQueryBuilder, QueryBuilder, SelectStatement, SqlWriterValues,
-    UpdateStatement, Values,
+    Alias, BinOper, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, MysqlQueryBuilder, Query, QueryBuilder, SelectStatement,
+    SqlWriterValues, UpdateStatement, Values,
 };
 
-use super::{
-    array_over_derived, element_value, json_bool, lit, object_pairs, pairs_to_args, ArrayQuery, BindContext, Dialect, Element, JsonItem,
-};
+use super::{element_value, lit, object_pairs, order_and_window, ArrayQuery, BindContext, Dialect, Element, JsonItem};
 use crate::catalog::{Column, ColumnType, Storage};
 use crate::error::ApiError;
 use crate::request::{JsonKey, JsonStep, Operator};
@@ -48,13 +54,7 @@ fn mysql_path(path: &[JsonStep]) -> String {
     p
 }
 
-/// `TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM e))`: drops a fraction's
-/// trailing zeros (and the point when nothing is left), as PostgreSQL prints.
-fn trim_fraction(e: Expr) -> Expr {
-    Expr::cust_with_expr("TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ?))", e)
-}
-
-/// A key of a MariaDB object as JSON text (`"key"`), escaped as the
+/// A key of an object as JSON text (`"key"`), escaped as the
 /// server's `JSON_OBJECT` escapes a key: `"` and `\\`, the control
 /// characters as `\b` `\t` `\n` `\f` `\r` or `\u00XX`; the rest as it is.
 fn json_key(key: &str, out: &mut String) {
@@ -105,7 +105,7 @@ fn fill(template: &str, single: Option<&str>, e: Expr) -> Expr {
     }
 }
 
-/// MariaDB: the JSON text of a value, byte for byte what
+/// The JSON text of a value, on MariaDB byte for byte what
 /// `JSON_COMPACT(JSON_OBJECT(…))` wrote for it, without either: an object
 /// is then one `CONCAT` of literal keys and these texts ([`concat_object`]),
 /// compact already. `JSON_OBJECT` costs the server a few times as much per
@@ -123,11 +123,16 @@ fn fill(template: &str, single: Option<&str>, e: Expr) -> Expr {
 /// digits only when the server does not hold it as bits or padded digits:
 /// those columns come here as `col + 0` ([`column_value`]). Booleans,
 /// numbers, timestamps and binaries are formatted as before, minus
-/// `JSON_OBJECT`'s part.
-fn json_text(e: Expr, ty: ColumnType) -> Expr {
+/// `JSON_OBJECT`'s part. MySQL (`mariadb` false) writes the same text but
+/// for JSON values (its own rendering, see the module) and strings, which
+/// are quoted as utf8mb4 text (its `JSON_QUOTE` refuses anything else).
+fn json_text(e: Expr, ty: ColumnType, mariadb: bool) -> Expr {
     let (template, single) = match ty {
         ColumnType::Boolean => ("(CASE WHEN ({v}) IS NULL THEN 'null' WHEN ({v}) THEN 'true' ELSE 'false' END)", None),
-        ColumnType::Json | ColumnType::Array => ("IFNULL(JSON_COMPACT({v}), 'null')", None),
+        ColumnType::Json | ColumnType::Array if mariadb => ("IFNULL(JSON_COMPACT({v}), 'null')", None),
+        // MySQL has no JSON_COMPACT: a JSON value's text is the server's
+        // own rendering of it (`{"a": 1}`, keys in the server's order).
+        ColumnType::Json | ColumnType::Array => ("IFNULL(CAST({v} AS CHAR), 'null')", None),
         // DECIMAL(10,2) holds 1 as 1.00: the digits, the scale's zeros (and
         // a bare point) trimmed, as PostgreSQL prints them.
         ColumnType::Numeric => (
@@ -162,16 +167,19 @@ fn json_text(e: Expr, ty: ColumnType) -> Expr {
         }
         // The JSON string `\x` + lowercase hex (the backslash escaped).
         ColumnType::Binary => (r#"IFNULL(CONCAT('"\\\\x', LOWER(HEX({v})), '"'), 'null')"#, None),
-        _ => ("COALESCE(JSON_QUOTE({v}), CONVERT({v} USING utf8mb4), 'null')", None),
+        _ if mariadb => ("COALESCE(JSON_QUOTE({v}), CONVERT({v} USING utf8mb4), 'null')", None),
+        // MySQL's JSON_QUOTE refuses what is not a character string (a
+        // date, a binary string): every other value is quoted as its text.
+        _ => ("IFNULL(JSON_QUOTE(CONVERT({v} USING utf8mb4)), 'null')", None),
     };
     fill(template, single, e)
 }
 
-/// MariaDB: [`json_text`] of a value that is never NULL (a `NOT NULL`
+/// [`json_text`] of a value that is never NULL (a `NOT NULL`
 /// column of a base table): the same text without the NULL arms, which
 /// the server would evaluate for every value (about a quarter of an
 /// object's cost, and of the expressions it sets up per statement).
-fn json_text_not_null(e: Expr, ty: ColumnType) -> Expr {
+fn json_text_not_null(e: Expr, ty: ColumnType, mariadb: bool) -> Expr {
     let template = match ty {
         ColumnType::Boolean => "IF({v}, 'true', 'false')",
         ColumnType::Numeric => {
@@ -195,8 +203,9 @@ fn json_text_not_null(e: Expr, ty: ColumnType) -> Expr {
         }
         ColumnType::Binary => r#"CONCAT('"\\\\x', LOWER(HEX({v})), '"')"#,
         // JSON (JSON_COMPACT is NULL for text that is no JSON) and time keep their guards.
-        ColumnType::Json | ColumnType::Array | ColumnType::Time => return json_text(e, ty),
-        _ => "COALESCE(JSON_QUOTE({v}), CONVERT({v} USING utf8mb4))",
+        ColumnType::Json | ColumnType::Array | ColumnType::Time => return json_text(e, ty, mariadb),
+        _ if mariadb => "COALESCE(JSON_QUOTE({v}), CONVERT({v} USING utf8mb4))",
+        _ => "JSON_QUOTE(CONVERT({v} USING utf8mb4))",
     };
     fill(template, None, e)
 }
@@ -217,35 +226,7 @@ fn column_value(e: Expr, storage: Storage, compare: bool) -> Expr {
     }
 }
 
-fn json_value(e: Expr, ty: ColumnType, mariadb: bool) -> Expr {
-    if mariadb {
-        return json_text(e, ty);
-    }
-    match ty {
-        ColumnType::Boolean => json_bool(e, "JSON_EXTRACT('true', '$')", "JSON_EXTRACT('false', '$')"),
-        ColumnType::Json | ColumnType::Array => Func::cust("JSON_EXTRACT").args([e, lit("$")]).into(),
-        // DECIMAL(10,2) holds 1 as 1.00: trim the scale's zeros, then hand
-        // the digits to JSON as a number (exact, no float on the way).
-        ColumnType::Numeric => {
-            let text = e.cast_as("CHAR");
-            let trimmed: Expr =
-                Expr::case(Expr::from(Func::cust("INSTR").args([text.clone(), lit(".")])).gt(0), trim_fraction(text.clone()))
-                    .finally(text)
-                    .into();
-            Func::cust("JSON_EXTRACT").args([trimmed, lit("$")]).into()
-        }
-        ColumnType::Timestamp => trim_fraction(Func::cust("DATE_FORMAT").args([e, lit("%Y-%m-%dT%H:%i:%s.%f")]).into()),
-        ColumnType::TimestampTz => Func::cust("CONCAT")
-            .args([trim_fraction(Func::cust("DATE_FORMAT").args([e, lit("%Y-%m-%dT%H:%i:%s.%f")]).into()), lit("+00:00")])
-            .into(),
-        ColumnType::Time => trim_fraction(Func::cust("TIME_FORMAT").args([e, lit("%H:%i:%s.%f")]).into()),
-        // CONCAT with NULL is NULL, so NULL stays NULL.
-        ColumnType::Binary => Func::cust("CONCAT").args([lit("\\x"), Func::cust("LOWER").arg(Func::cust("HEX").arg(e)).into()]).into(),
-        _ => e,
-    }
-}
-
-/// MariaDB: `CONCAT('{"a":', <a>, ',"b":', <b>, '}')` over the values'
+/// `CONCAT('{"a":', <a>, ',"b":', <b>, '}')` over the values'
 /// [`json_text`]s: the compact text `JSON_COMPACT(JSON_OBJECT(…))` gave,
 /// as one custom expression when every value is plain text.
 ///
@@ -304,9 +285,9 @@ fn cut_marked(e: Expr) -> Expr {
     fill("IFNULL({v}, '\\0')", None, e)
 }
 
-/// MariaDB: the to-one object, `(SELECT CONCAT(…) FROM child …)`
-/// (NULL without a child row: [`Dialect::json_embed`] writes `null`).
-fn mariadb_single(d: &dyn Dialect, mut from: SelectStatement, items: Vec<JsonItem>) -> Expr {
+/// The to-one object, `(SELECT CONCAT(…) FROM child …)` (NULL without a
+/// child row: [`Dialect::json_embed`] writes `null`).
+fn text_single(d: &dyn Dialect, mut from: SelectStatement, items: Vec<JsonItem>) -> Expr {
     from.expr(cut_marked(concat_object(object_pairs(d, items))));
     Expr::SubQuery(None, Box::new(from.into()))
 }
@@ -432,6 +413,37 @@ fn mariadb_array(d: &dyn Dialect, q: ArrayQuery) -> Expr {
     Expr::SubQuery(None, Box::new(from.into()))
 }
 
+/// MySQL 8: the elements' texts joined as on MariaDB ([`mariadb_array`],
+/// the same guards), over a derived table: MySQL's `GROUP_CONCAT` takes
+/// no LIMIT, and MySQL 8.0.14+ takes outer references inside a derived
+/// table. `(SELECT … GROUP_CONCAT(`j` ORDER BY `k0`, … SEPARATOR ',') …
+/// FROM (SELECT elem AS j, key AS k0, … FROM child WHERE … ORDER BY …
+/// LIMIT …) AS r)`: the window applies in the derived table, and the
+/// aggregate orders by the keys the rows carry (a derived table's order
+/// is not the aggregate's).
+fn mysql_array(d: &dyn Dialect, q: ArrayQuery) -> Expr {
+    let ArrayQuery { mut from, order, limit, offset, element } = q;
+    let elem = match element {
+        Element::Object(items) => cut_marked(concat_object(object_pairs(d, items))),
+        Element::Value(i) => element_value(d, i.expr, i.ty, i.nullable),
+    };
+    from.expr_as(elem, Alias::new("j"));
+    let mut template = String::from("IF(@@group_concat_max_len < @@max_allowed_packet, '\\0', IFNULL(CONCAT('[', IFNULL(GROUP_CONCAT(`j`");
+    for (n, o) in order.iter().enumerate() {
+        from.expr_as(o.expr.clone(), Alias::new(format!("k{n}")));
+        template.push_str(if n == 0 { " ORDER BY " } else { ", " });
+        if o.nullable {
+            let _ = write!(template, "`k{n}` IS NULL {}, ", if o.nulls_first { "DESC" } else { "ASC" });
+        }
+        let _ = write!(template, "`k{n}` {}", if o.desc { "DESC" } else { "ASC" });
+    }
+    template.push_str(" SEPARATOR ','), ''), ']'), '\\0'))");
+    order_and_window(&mut from, &order, limit, offset);
+    let mut outer = Query::select();
+    outer.expr(Expr::cust(template)).from_subquery(from, Alias::new("r"));
+    Expr::SubQuery(None, Box::new(outer.into()))
+}
+
 macro_rules! mysql_dialect {
     ($ty:ty, $mariadb:expr) => {
         impl Dialect for $ty {
@@ -450,39 +462,23 @@ macro_rules! mysql_dialect {
             // ordered subquery served about a third of the requests that
             // fetching rows one by one does (docs/benchmarks.md).
             fn json_object(&self, pairs: Vec<(String, Expr)>) -> Expr {
-                if $mariadb {
-                    concat_object(pairs)
-                } else {
-                    Func::cust("JSON_OBJECT").args(pairs_to_args(pairs)).into()
-                }
+                concat_object(pairs)
             }
             fn json_value(&self, e: Expr, ty: ColumnType) -> Expr {
-                json_value(e, ty, $mariadb)
+                json_text(e, ty, $mariadb)
             }
             fn json_value_not_null(&self, e: Expr, ty: ColumnType) -> Expr {
-                if $mariadb {
-                    json_text_not_null(e, ty)
-                } else {
-                    json_value(e, ty, false)
-                }
+                json_text_not_null(e, ty, $mariadb)
             }
             fn column_value(&self, e: Expr, storage: Storage, compare: bool) -> Expr {
                 column_value(e, storage, compare)
             }
             fn json_embed(&self, e: Expr) -> Expr {
-                if $mariadb {
-                    // Placed in the parent's text as it is; no child row is `null`.
-                    fill("IFNULL({v}, 'null')", None, e)
-                } else {
-                    e
-                }
+                // Placed in the parent's text as it is; no child row is `null`.
+                fill("IFNULL({v}, 'null')", None, e)
             }
-            fn json_single(&self, mut from: SelectStatement, items: Vec<JsonItem>) -> Expr {
-                if $mariadb {
-                    return mariadb_single(self, from, items);
-                }
-                from.expr(Func::cust("JSON_OBJECT").args(pairs_to_args(object_pairs(self, items))));
-                Expr::SubQuery(None, Box::new(from.into()))
+            fn json_single(&self, from: SelectStatement, items: Vec<JsonItem>) -> Expr {
+                text_single(self, from, items)
             }
             // MariaDB runs a correlated subquery per parent row at a cost
             // the join does not have (docs/mysql.md); MySQL 8 keeps the
@@ -491,17 +487,13 @@ macro_rules! mysql_dialect {
                 $mariadb
             }
             fn json_joined(&self, items: Vec<JsonItem>) -> Expr {
-                if $mariadb {
-                    cut_marked(concat_object(object_pairs(self, items)))
-                } else {
-                    Func::cust("JSON_OBJECT").args(pairs_to_args(object_pairs(self, items))).into()
-                }
+                cut_marked(concat_object(object_pairs(self, items)))
             }
             fn json_array(&self, q: ArrayQuery) -> Expr {
                 if $mariadb {
                     mariadb_array(self, q)
                 } else {
-                    array_over_derived(self, q, "JSON_ARRAYAGG", |e| Func::coalesce([e, Func::cust("JSON_ARRAY").into()]).into())
+                    mysql_array(self, q)
                 }
             }
             fn json_path(&self, e: Expr, path: &[JsonStep], compare: bool) -> Expr {
@@ -588,8 +580,8 @@ mod tests {
     #[test]
     fn mariadb_rows_are_one_concat() {
         let row = concat_object(vec![
-            ("id".into(), json_text(Expr::col("id"), ColumnType::Integer)),
-            ("ok".into(), json_text(Expr::col("ok"), ColumnType::Boolean)),
+            ("id".into(), json_text(Expr::col("id"), ColumnType::Integer, true)),
+            ("ok".into(), json_text(Expr::col("ok"), ColumnType::Boolean, true)),
         ]);
         assert_eq!(
             sql_text(&row).unwrap(),
@@ -600,7 +592,7 @@ mod tests {
 
     #[test]
     fn bits_and_zerofill_read_as_numbers_and_compare_as_columns() {
-        let read = json_text(column_value(Expr::col("mask"), Storage::Number, false), ColumnType::Integer);
+        let read = json_text(column_value(Expr::col("mask"), Storage::Number, false), ColumnType::Integer, true);
         assert_eq!(sql_text(&read).unwrap(), "IFNULL((`mask` + 0), 'null')");
         assert_eq!(sql_text(&column_value(Expr::col("mask"), Storage::Number, true)).unwrap(), "`mask`");
         assert_eq!(sql_text(&column_value(Expr::col("id"), Storage::Native, false)).unwrap(), "`id`");
@@ -608,7 +600,7 @@ mod tests {
 
     #[test]
     fn geometries_are_geojson_both_ways() {
-        let read = json_text(column_value(Expr::col("spot"), Storage::Geometry, false), ColumnType::Json);
+        let read = json_text(column_value(Expr::col("spot"), Storage::Geometry, false), ColumnType::Json, true);
         assert_eq!(sql_text(&read).unwrap(), "IFNULL(JSON_COMPACT(ST_AsGeoJSON(`spot`)), 'null')");
         assert_eq!(sql_text(&column_value(Expr::col("spot"), Storage::Geometry, true)).unwrap(), "ST_AsGeoJSON(`spot`)");
         let mut spot = Column::new("spot", "point");
@@ -627,8 +619,8 @@ mod tests {
     #[test]
     fn values_that_bind_stay_bound_and_are_read_once_where_it_matters() {
         let row = concat_object(vec![
-            ("v".into(), json_text(Expr::val(5), ColumnType::Float)),
-            ("t".into(), json_text(Expr::val("2024-01-01"), ColumnType::Timestamp)),
+            ("v".into(), json_text(Expr::val(5), ColumnType::Float, true)),
+            ("t".into(), json_text(Expr::val("2024-01-01"), ColumnType::Timestamp, true)),
         ]);
         let mut w = SqlWriterValues::new("?", false);
         MysqlQueryBuilder.prepare_expr(&row, &mut w);
