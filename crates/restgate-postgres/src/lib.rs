@@ -2,8 +2,9 @@
 //!
 //! [`PgBackend`] serves the tables and views of one or more schemas of a
 //! PostgreSQL (13 or newer) database through a sqlx pool. Rows are built
-//! as JSON by PostgreSQL's `json_build_object`, joined with `string_agg`
-//! and streamed as text; writes run in ordinary transactions.
+//! as JSON text by PostgreSQL (each value through `to_json`, as
+//! `row_to_json` renders it), joined with `string_agg` and streamed as
+//! text; writes run in ordinary transactions.
 //!
 //! Every connection [`connect`](PgBackend::connect) opens runs with
 //! `TimeZone = 'UTC'`, so `timestamptz` values render as `…+00:00`.
