@@ -243,13 +243,14 @@ pub trait Dialect: Send + Sync + 'static {
     /// Whether INSERT/UPDATE/DELETE accept `RETURNING`.
     fn returning(&self) -> bool;
 
-    /// Whether a read's top-level LIMIT and OFFSET are bound values rather
-    /// than literals. Literals by default: SQLite re-prepares a statement
-    /// whenever a bound LIMIT changes, and MySQL/MariaDB plan every
-    /// execution anyway. PostgreSQL binds them: its cached generic plan then
-    /// keeps the cheap plan for a few rows (an index scan) where a literal
-    /// LIMIT leads it to a bitmap scan that costs more CPU on cached data,
-    /// and one statement serves every page size.
+    /// Whether a filtered read's top-level LIMIT and OFFSET are bound
+    /// values rather than literals (reads without a filter, or with embeds,
+    /// always take literals: see `read_statement`). Literals by default:
+    /// SQLite re-prepares a statement whenever a bound LIMIT changes, and
+    /// MySQL/MariaDB plan every execution anyway. PostgreSQL binds them:
+    /// a filtered read then gets the cheap plan for a few rows (an index
+    /// scan) where a literal LIMIT leads its generic plan to a bitmap scan
+    /// that costs more CPU on cached data.
     fn binds_limits(&self) -> bool {
         false
     }
