@@ -66,13 +66,13 @@ fn embeds_render_as_one_statement_mysql() {
 
 #[test]
 /// MySQL: the same texts as MariaDB's but for strings (converted to
-/// utf8mb4 before JSON_QUOTE), the to-one director a correlated subquery,
+/// utf8mb4 before JSON_QUOTE), the to-one director a LEFT JOIN as there,
 /// the actors windowed in a derived table (GROUP_CONCAT has no LIMIT).
 #[test]
 fn embeds_render_as_one_statement_mysql8() {
     assert_eq!(
         read_sql(&MySql8Dialect, EMBED),
-        r#"SELECT CONCAT('{\"title\":', IFNULL(JSON_QUOTE(CONVERT(`films`.`title` USING utf8mb4)), 'null'), ',\"directors\":', IFNULL((SELECT IFNULL(CONCAT('{\"last_name\":', IFNULL(JSON_QUOTE(CONVERT(`_rg1`.`last_name` USING utf8mb4)), 'null'), '}'), '\0') FROM `main`.`directors` AS `_rg1` WHERE `_rg1`.`id` = `films`.`director_id`), 'null'), ',\"actors\":', IFNULL((SELECT IF(@@group_concat_max_len < @@max_allowed_packet, '\0', IFNULL(CONCAT('[', IFNULL(GROUP_CONCAT(`j` ORDER BY `k0` IS NULL DESC, `k0` DESC SEPARATOR ','), ''), ']'), '\0')) FROM (SELECT IFNULL(CONCAT('{\"first_name\":', IFNULL(JSON_QUOTE(CONVERT(`_rg2`.`first_name` USING utf8mb4)), 'null'), '}'), '\0') AS `j`, `_rg2`.`first_name` AS `k0` FROM `main`.`actors` AS `_rg2` WHERE EXISTS(SELECT 1 FROM `main`.`roles` AS `_rg3` WHERE `_rg3`.`film_id` = `films`.`id` AND `_rg3`.`actor_id` = `_rg2`.`id`) ORDER BY `_rg2`.`first_name` IS NULL DESC, `_rg2`.`first_name` DESC LIMIT ?) AS `r`), 'null'), '}') AS `j` FROM `main`.`films` LIMIT 10"#
+        r#"SELECT CONCAT('{\"title\":', IFNULL(JSON_QUOTE(CONVERT(`films`.`title` USING utf8mb4)), 'null'), ',\"directors\":', IFNULL((CASE WHEN (`_rg1`.`id` IS NULL) THEN NULL ELSE IFNULL(CONCAT('{\"last_name\":', IFNULL(JSON_QUOTE(CONVERT(`_rg1`.`last_name` USING utf8mb4)), 'null'), '}'), '\0') END), 'null'), ',\"actors\":', IFNULL((SELECT IF(@@group_concat_max_len < @@max_allowed_packet, '\0', IFNULL(CONCAT('[', IFNULL(GROUP_CONCAT(`j` ORDER BY `k0` IS NULL DESC, `k0` DESC SEPARATOR ','), ''), ']'), '\0')) FROM (SELECT IFNULL(CONCAT('{\"first_name\":', IFNULL(JSON_QUOTE(CONVERT(`_rg2`.`first_name` USING utf8mb4)), 'null'), '}'), '\0') AS `j`, `_rg2`.`first_name` AS `k0` FROM `main`.`actors` AS `_rg2` WHERE EXISTS(SELECT 1 FROM `main`.`roles` AS `_rg3` WHERE `_rg3`.`film_id` = `films`.`id` AND `_rg3`.`actor_id` = `_rg2`.`id`) ORDER BY `_rg2`.`first_name` IS NULL DESC, `_rg2`.`first_name` DESC LIMIT ?) AS `r`), 'null'), '}') AS `j` FROM `main`.`films` LEFT JOIN `main`.`directors` AS `_rg1` ON `_rg1`.`id` = `films`.`director_id` LIMIT 10"#
     );
 }
 

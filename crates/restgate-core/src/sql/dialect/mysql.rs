@@ -480,11 +480,10 @@ macro_rules! mysql_dialect {
             fn json_single(&self, from: SelectStatement, items: Vec<JsonItem>) -> Expr {
                 text_single(self, from, items)
             }
-            // MariaDB runs a correlated subquery per parent row at a cost
-            // the join does not have (docs/mysql.md); MySQL 8 keeps the
-            // subqueries, the form tested there.
+            // Both servers run a correlated subquery per parent row at a
+            // cost the join does not have (docs/mysql.md).
             fn to_one_joins(&self) -> bool {
-                $mariadb
+                true
             }
             fn json_joined(&self, items: Vec<JsonItem>) -> Expr {
                 cut_marked(concat_object(object_pairs(self, items)))
