@@ -64,7 +64,6 @@ fn embeds_render_as_one_statement_mysql() {
     );
 }
 
-#[test]
 /// MySQL: the same texts as MariaDB's but for strings (converted to
 /// utf8mb4 before JSON_QUOTE), the to-one director a LEFT JOIN as there,
 /// the actors windowed in a derived table (GROUP_CONCAT has no LIMIT).
