@@ -377,6 +377,30 @@ pub trait Dialect: Send + Sync + 'static {
     }
 }
 
+/// `key` as a JSON string (`"key"`), escaped as the databases' JSON
+/// functions escape a key: `"` and `\`, `\b` `\f` `\n` `\r` `\t`, other
+/// control characters as `\u00xx` (hex digits in upper case with `upper`,
+/// as MySQL/MariaDB write them; lower case as PostgreSQL does); the rest
+/// as it is.
+fn json_key(key: &str, upper: bool, out: &mut String) {
+    out.push('"');
+    for c in key.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 && upper => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 fn lit(s: &str) -> Expr {
     Expr::Constant(sea_query::Value::String(Some(s.to_owned())))
 }

@@ -22,7 +22,7 @@ use sea_query::{
     SqlWriterValues, UpdateStatement, Values,
 };
 
-use super::{element_value, lit, object_pairs, order_and_window, ArrayQuery, BindContext, Dialect, Element, JsonItem};
+use super::{element_value, json_key, lit, object_pairs, order_and_window, ArrayQuery, BindContext, Dialect, Element, JsonItem};
 use crate::catalog::{Column, ColumnType, Storage};
 use crate::error::ApiError;
 use crate::request::{JsonKey, JsonStep, Operator};
@@ -54,26 +54,6 @@ fn mysql_path(path: &[JsonStep]) -> String {
     p
 }
 
-/// A key of an object as JSON text (`"key"`), escaped as the
-/// server's `JSON_OBJECT` escapes a key: `"` and `\\`, the control
-/// characters as `\b` `\t` `\n` `\f` `\r` or `\u00XX`; the rest as it is.
-fn json_key(key: &str, out: &mut String) {
-    out.push('"');
-    for c in key.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
 
 /// The SQL text of `e` (MySQL syntax), or `None` when it binds a value.
 fn sql_text(e: &Expr) -> Option<String> {
@@ -241,7 +221,7 @@ fn concat_object(pairs: Vec<(String, Expr)>) -> Expr {
         if i > 0 {
             text.push(',');
         }
-        json_key(k, &mut text);
+        json_key(k, true, &mut text);
         text.push(':');
         keys.push(lit(&text));
         text.clear();
@@ -572,7 +552,7 @@ mod tests {
     #[test]
     fn keys_are_escaped_as_json_object_escapes_them() {
         let mut out = String::new();
-        json_key("a\"b\\c/d\u{1}\u{1f}\u{8}\u{c}\n\r\té", &mut out);
+        json_key("a\"b\\c/d\u{1}\u{1f}\u{8}\u{c}\n\r\té", true, &mut out);
         assert_eq!(out, r#""a\"b\\c/d\u0001\u001F\b\f\n\r\té""#);
     }
 

@@ -8,7 +8,7 @@ use sea_query::{
 };
 
 use super::{
-    derived_value, lit, order_and_window, order_clause, pairs_to_args, single_by_pairs, ArrayQuery, BindContext, Dialect, Element,
+    derived_value, json_key, lit, order_and_window, order_clause, pairs_to_args, single_by_pairs, ArrayQuery, BindContext, Dialect, Element,
     JoinOrder, JsonItem,
 };
 use crate::catalog::{Column, ColumnType};
@@ -24,29 +24,6 @@ const ROW_ALIAS: &str = "_rg_row";
 fn row_keys_ok(items: &[JsonItem]) -> bool {
     !items.is_empty()
         && items.iter().enumerate().all(|(n, i)| !i.key.is_empty() && i.key.len() <= 63 && !items[..n].iter().any(|o| o.key == i.key))
-}
-
-/// `key` as a JSON string, escaped as PostgreSQL's JSON functions escape
-/// one: `"` and `\`, `\b` `\f` `\n` `\r` `\t`, other control characters as
-/// `\u00xx`; the rest as it is.
-fn json_key(key: &str, out: &mut String) {
-    out.push('"');
-    for c in key.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// A string literal as PostgreSQL's builder writes one.
@@ -83,7 +60,7 @@ fn value_text(v: &str, ty: Option<ColumnType>, nullable: bool, out: &mut String)
 fn object_keys(items: &[JsonItem]) -> impl Iterator<Item = String> + '_ {
     items.iter().enumerate().map(|(n, i)| {
         let mut key = String::from(if n == 0 { "{" } else { "," });
-        json_key(&i.key, &mut key);
+        json_key(&i.key, false, &mut key);
         key.push(':');
         key
     })
