@@ -54,7 +54,6 @@ fn mysql_path(path: &[JsonStep]) -> String {
     p
 }
 
-
 /// The SQL text of `e` (MySQL syntax), or `None` when it binds a value.
 fn sql_text(e: &Expr) -> Option<String> {
     let mut w = SqlWriterValues::new("?", false);

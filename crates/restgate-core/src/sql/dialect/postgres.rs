@@ -8,8 +8,8 @@ use sea_query::{
 };
 
 use super::{
-    derived_value, json_key, lit, order_and_window, order_clause, pairs_to_args, single_by_pairs, ArrayQuery, BindContext, Dialect, Element,
-    JoinOrder, JsonItem,
+    derived_value, json_key, lit, order_and_window, order_clause, pairs_to_args, single_by_pairs, ArrayQuery, BindContext, Dialect,
+    Element, JoinOrder, JsonItem,
 };
 use crate::catalog::{Column, ColumnType};
 use crate::error::ApiError;
