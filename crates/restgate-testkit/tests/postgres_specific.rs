@@ -254,6 +254,20 @@ async fn objects_read_as_row_to_json_writes_them() {
     // json_agg puts spaces between elements: compare the values, and that the text is compact.
     assert_eq!(r.json(), embeds);
     assert_eq!(r.text(), serde_json::to_string(&embeds).expect("JSON"));
+    // A to-one object of ten placeholders and more (`$10` in its template).
+    let wide = expected(
+        &mut conn,
+        &format!(
+            r#"SELECT '[' || string_agg(row_to_json(t)::text, ',' ORDER BY film_id, actor_id) || ']' FROM (
+                 SELECT r.film_id, r.actor_id,
+                   (SELECT row_to_json(f) FROM (SELECT id, director_id, title, year, rating FROM "{s}".films WHERE id = r.film_id) f) AS films
+                 FROM "{s}".roles r) t"#
+        ),
+    )
+    .await;
+    let r = t.get("/roles?select=film_id,actor_id,films(id,director_id,title,year,rating)&order=film_id,actor_id").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), wide);
     conn.close().await.expect("close");
 }
 
