@@ -10,8 +10,7 @@
 //! none, and writes its own rendering), how an array is windowed (MariaDB
 //! puts ORDER BY and LIMIT inside `GROUP_CONCAT`, which refuses outer
 //! references in derived tables; MySQL windows a derived table, as its
-//! `GROUP_CONCAT` has no LIMIT), to-one embeds (joined on MariaDB), and
-//! regular expressions (`REGEXP` is PCRE on MariaDB, its case set with
+//! `GROUP_CONCAT` has no LIMIT), and regular expressions (`REGEXP` is PCRE on MariaDB, its case set with
 //! `(?i)` / `(?-i)`; MySQL spells case control as `REGEXP_LIKE(x, p, 'c')`).
 //! Neither flavour uses RETURNING: writes read their rows back by key.
 
@@ -22,7 +21,7 @@ use sea_query::{
     SqlWriterValues, UpdateStatement, Values,
 };
 
-use super::{element_value, json_key, lit, object_pairs, order_and_window, ArrayQuery, BindContext, Dialect, Element, JsonItem};
+use super::{element_value, json_key, lit, object_pairs, order_and_window, ArrayQuery, BindContext, Dialect, Element, JsonItem, SortExpr};
 use crate::catalog::{Column, ColumnType, Storage};
 use crate::error::ApiError;
 use crate::request::{JsonKey, JsonStep, Operator};
@@ -366,28 +365,18 @@ fn pattern(e: Expr, op: Operator, pattern: &str, mariadb: bool) -> Expr {
 /// NULL, marked. Elements are marked too (`GROUP_CONCAT` skips NULLs).
 fn mariadb_array(d: &dyn Dialect, q: ArrayQuery) -> Expr {
     let ArrayQuery { mut from, order, limit, offset, element } = q;
-    let elem = match element {
-        Element::Object(items) => cut_marked(concat_object(object_pairs(d, items))),
-        // Never NULL: a value's text is `null` for SQL NULL.
-        Element::Value(i) => element_value(d, i.expr, i.ty, i.nullable),
-    };
-    let mut template = String::from("IF(@@group_concat_max_len < @@max_allowed_packet, '\\0', IFNULL(CONCAT('[', IFNULL(GROUP_CONCAT(?");
-    let mut args = vec![elem];
-    for (n, o) in order.iter().enumerate() {
-        template.push_str(if n == 0 { " ORDER BY " } else { ", " });
-        if o.nullable {
-            template.push_str(if o.nulls_first { "? IS NULL DESC, " } else { "? IS NULL ASC, " });
-            args.push(o.expr.clone());
-        }
-        template.push_str(if o.desc { "? DESC" } else { "? ASC" });
+    let mut args = vec![element_text(d, element)];
+    let mut template = format!("{ARRAY_HEAD}?");
+    push_order(&mut template, &order, |_, o| {
         args.push(o.expr.clone());
-    }
+        "?".to_owned()
+    });
     template.push_str(" SEPARATOR ','");
     match (limit, offset) {
         (None, 0) => {}
         (l, o) => template.push_str(&format!(" LIMIT {} OFFSET {o}", l.unwrap_or(i64::MAX as u64))),
     }
-    template.push_str("), ''), ']'), '\\0'))");
+    template.push_str(ARRAY_TAIL);
     from.expr(Expr::cust_with_exprs(template, args));
     Expr::SubQuery(None, Box::new(from.into()))
 }
@@ -402,25 +391,44 @@ fn mariadb_array(d: &dyn Dialect, q: ArrayQuery) -> Expr {
 /// is not the aggregate's).
 fn mysql_array(d: &dyn Dialect, q: ArrayQuery) -> Expr {
     let ArrayQuery { mut from, order, limit, offset, element } = q;
-    let elem = match element {
-        Element::Object(items) => cut_marked(concat_object(object_pairs(d, items))),
-        Element::Value(i) => element_value(d, i.expr, i.ty, i.nullable),
-    };
-    from.expr_as(elem, Alias::new("j"));
-    let mut template = String::from("IF(@@group_concat_max_len < @@max_allowed_packet, '\\0', IFNULL(CONCAT('[', IFNULL(GROUP_CONCAT(`j`");
+    from.expr_as(element_text(d, element), Alias::new("j"));
     for (n, o) in order.iter().enumerate() {
         from.expr_as(o.expr.clone(), Alias::new(format!("k{n}")));
-        template.push_str(if n == 0 { " ORDER BY " } else { ", " });
-        if o.nullable {
-            let _ = write!(template, "`k{n}` IS NULL {}, ", if o.nulls_first { "DESC" } else { "ASC" });
-        }
-        let _ = write!(template, "`k{n}` {}", if o.desc { "DESC" } else { "ASC" });
     }
-    template.push_str(" SEPARATOR ','), ''), ']'), '\\0'))");
+    let mut template = format!("{ARRAY_HEAD}`j`");
+    push_order(&mut template, &order, |n, _| format!("`k{n}`"));
+    template.push_str(" SEPARATOR ','");
+    template.push_str(ARRAY_TAIL);
     order_and_window(&mut from, &order, limit, offset);
     let mut outer = Query::select();
     outer.expr(Expr::cust(template)).from_subquery(from, Alias::new("r"));
     Expr::SubQuery(None, Box::new(outer.into()))
+}
+
+/// The start of an array's text around `GROUP_CONCAT(`, with the guards
+/// [`mariadb_array`] describes; [`ARRAY_TAIL`] closes it.
+const ARRAY_HEAD: &str = "IF(@@group_concat_max_len < @@max_allowed_packet, '\\0', IFNULL(CONCAT('[', IFNULL(GROUP_CONCAT(";
+const ARRAY_TAIL: &str = "), ''), ']'), '\\0'))";
+
+/// One element's text: an object's `CONCAT`, marked where the server cut
+/// it, or a value's text (never NULL: SQL NULL is `null`).
+fn element_text(d: &dyn Dialect, element: Element) -> Expr {
+    match element {
+        Element::Object(items) => cut_marked(concat_object(object_pairs(d, items))),
+        Element::Value(i) => element_value(d, i.expr, i.ty, i.nullable),
+    }
+}
+
+/// `GROUP_CONCAT`'s ` ORDER BY …` for `order` (PostgreSQL's NULL
+/// placement as a leading `k IS NULL` term), each key written by `key`.
+fn push_order(template: &mut String, order: &[SortExpr], mut key: impl FnMut(usize, &SortExpr) -> String) {
+    for (n, o) in order.iter().enumerate() {
+        template.push_str(if n == 0 { " ORDER BY " } else { ", " });
+        if o.nullable {
+            let _ = write!(template, "{} IS NULL {}, ", key(n, o), if o.nulls_first { "DESC" } else { "ASC" });
+        }
+        let _ = write!(template, "{} {}", key(n, o), if o.desc { "DESC" } else { "ASC" });
+    }
 }
 
 macro_rules! mysql_dialect {
