@@ -261,12 +261,11 @@ impl Dialect for PostgresDialect {
                 }
             },
             Element::Value(i) => {
-                let typed = i.ty.is_some();
+                // Nullable whatever the column: string_agg would skip a NULL.
+                let mut text = String::new();
+                value_text(&format!("\"{ROW_ALIAS}\".\"v\""), i.ty, true, &mut text);
                 from.expr_as(derived_value(self, i), Alias::new("v"));
-                let v = Expr::col((Alias::new(ROW_ALIAS), Alias::new("v")));
-                // Nested JSON is text already. to_json(NULL) is NULL, which string_agg would skip.
-                let text = if typed { Func::cust("to_json").arg(v).cast_as("text") } else { v.cast_as("text") };
-                Func::coalesce([text, lit("null")]).into()
+                Expr::cust(text)
             }
         };
         // JSON text, as objects are (`row_json`): a cast to json would parse it.
