@@ -19,6 +19,19 @@ use crate::sql::{Dialect, Statement};
 static STRING_STOP: [bool; 256] = byte_set(b"\"\\");
 /// Bytes that matter outside JSON strings when splitting joined values.
 static STRUCTURE: [bool; 256] = byte_set(b"\"{}[],");
+/// Bytes that matter outside JSON strings in a row of
+/// [`JsonRows::push_prefixed`]: a string, a prefixed string, a NUL.
+static PREFIXED_STOP: [bool; 256] = byte_set(b"\"#\0");
+/// Bytes a JSON string must escape: `"`, `\\` and the control characters.
+static ESCAPE: [bool; 256] = {
+    let mut t = byte_set(b"\"\\");
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t
+};
 
 const fn byte_set(bytes: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
@@ -80,6 +93,47 @@ impl JsonRows {
         self.len += 1;
         if complete {
             self.ends.push(self.buf.len());
+        }
+    }
+
+    /// Appends one row's text in which a string may be written as
+    /// `#<length>:<bytes>` — its UTF-8 bytes, unescaped, after their count
+    /// in decimal digits — instead of a JSON string: the form the MySQL
+    /// dialects build, because escaping in the server (`JSON_QUOTE`) costs
+    /// it more than the whole rest of an object. Such strings are escaped
+    /// here as the server's `JSON_QUOTE` escapes (`"` and `\\`, `\b` `\f`
+    /// `\n` `\r` `\t`, other control characters `\u00XX`); the rest of
+    /// the text, JSON strings included, is copied as it is.
+    ///
+    /// Nothing is appended when the text is not whole: a NUL byte outside
+    /// a string (the mark a dialect leaves where the server cut a text), a
+    /// length running past the end, or a string left open.
+    ///
+    /// ```
+    /// use restgate_core::backend::JsonRows;
+    ///
+    /// let mut rows = JsonRows::new();
+    /// rows.push_prefixed(br#"{"a":#4:x"\y,"b":"#1"}"#).unwrap();
+    /// assert_eq!(rows.into_array(), br#"[{"a":"x\"\\y","b":"#1"}]"#);
+    /// assert!(JsonRows::new().push_prefixed(b"{\"a\":#9:x}").is_err());
+    /// assert!(JsonRows::new().push_prefixed(b"{\"a\":\0}").is_err());
+    /// ```
+    pub fn push_prefixed(&mut self, row: &[u8]) -> Result<(), CutText> {
+        let complete = self.split();
+        let start = self.buf.len();
+        self.separate();
+        match write_prefixed(row, &mut self.buf) {
+            Ok(()) => {
+                self.len += 1;
+                if complete {
+                    self.ends.push(self.buf.len());
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.buf.truncate(start);
+                Err(e)
+            }
         }
     }
 
@@ -154,6 +208,99 @@ impl JsonRows {
             row
         })
     }
+}
+
+/// A row's text that [`JsonRows::push_prefixed`] refused: not whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CutText;
+
+impl std::fmt::Display for CutText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a row's JSON text is not whole")
+    }
+}
+
+impl std::error::Error for CutText {}
+
+/// [`JsonRows::push_prefixed`]'s copy of `row` to `out`.
+fn write_prefixed(row: &[u8], out: &mut Vec<u8>) -> Result<(), CutText> {
+    out.reserve(row.len() + 16);
+    let n = row.len();
+    let mut i = 0;
+    while i < n {
+        let run = i;
+        while i < n && !PREFIXED_STOP[usize::from(row[i])] {
+            i += 1;
+        }
+        out.extend_from_slice(&row[run..i]);
+        if i == n {
+            break;
+        }
+        match row[i] {
+            b'"' => {
+                // A JSON string, copied up to its closing quote.
+                let open = i;
+                i += 1;
+                loop {
+                    while i < n && !STRING_STOP[usize::from(row[i])] {
+                        i += 1;
+                    }
+                    match row.get(i) {
+                        None => return Err(CutText),
+                        Some(b'\\') => i += 2,
+                        Some(_) => break,
+                    }
+                }
+                i += 1;
+                out.extend_from_slice(row.get(open..i).ok_or(CutText)?);
+            }
+            b'#' => {
+                i += 1;
+                let mut len = 0usize;
+                let digits = i;
+                while let Some(d @ b'0'..=b'9') = row.get(i) {
+                    len = len.checked_mul(10).and_then(|l| l.checked_add(usize::from(d - b'0'))).ok_or(CutText)?;
+                    i += 1;
+                }
+                if i == digits || row.get(i) != Some(&b':') {
+                    return Err(CutText);
+                }
+                i += 1;
+                let text = row.get(i..i.checked_add(len).ok_or(CutText)?).ok_or(CutText)?;
+                escape_into(text, out);
+                i += len;
+            }
+            _ => return Err(CutText),
+        }
+    }
+    Ok(())
+}
+
+/// `text` as a JSON string, escaped as MySQL's and MariaDB's `JSON_QUOTE`
+/// escape (see [`JsonRows::push_prefixed`]).
+fn escape_into(text: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push(b'"');
+    let mut run = 0;
+    for (i, &b) in text.iter().enumerate() {
+        if !ESCAPE[usize::from(b)] {
+            continue;
+        }
+        out.extend_from_slice(&text[run..i]);
+        run = i + 1;
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]),
+        }
+    }
+    out.extend_from_slice(&text[run..]);
+    out.push(b'"');
 }
 
 /// Pushes to `ends` the end (offset by `base`) of each JSON value in
@@ -247,6 +394,62 @@ mod tests {
         empty.push_counted(b"", 0);
         assert!(empty.is_empty());
         assert_eq!(empty.into_array(), b"[]");
+    }
+
+    /// `#<len>:<bytes>` written with the byte count of `s`.
+    fn prefixed(s: &str) -> String {
+        format!("#{}:{s}", s.len())
+    }
+
+    #[test]
+    fn prefixed_strings_are_escaped_as_json_quote_escapes_them() {
+        let nasty = "q\"b\\s/\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}é€😀 #3:x";
+        let row = format!(
+            r##"{{"a":{},"b":"#2:\"#,\\","e":{},"n":[{},null,{{"k\"#":{}}}],"j":{{"x":"}}"}}}}"##,
+            prefixed(nasty),
+            prefixed(""),
+            prefixed("1"),
+            prefixed("#"),
+        );
+        let mut rows = JsonRows::new();
+        rows.push(b"{}");
+        rows.push_prefixed(row.as_bytes()).unwrap();
+        rows.push_prefixed(prefixed("last").as_bytes()).unwrap();
+        let all: Vec<&str> = rows.iter().map(|r| std::str::from_utf8(r).unwrap()).collect();
+        assert_eq!(all.len(), 3);
+        assert_eq!(
+            all[1],
+            "{\"a\":\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0000\\u001F\u{7f}é€😀 #3:x\",\"b\":\"#2:\\\"#,\\\\\",\"e\":\"\",\
+             \"n\":[\"1\",null,{\"k\\\"#\":\"#\"}],\"j\":{\"x\":\"}\"}}"
+        );
+        let v: serde_json::Value = serde_json::from_str(all[1]).unwrap();
+        assert_eq!(v["a"], nasty);
+        assert_eq!(v["b"], "#2:\"#,\\");
+        assert_eq!(v["n"][2]["k\"#"], "#");
+        assert_eq!(all[2], r#""last""#);
+        assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn prefixed_rows_that_are_not_whole_are_refused_and_leave_nothing() {
+        let mut rows = JsonRows::new();
+        rows.push_prefixed(b"[1]").unwrap();
+        for bad in [
+            &b"{\"a\":\0}"[..],
+            b"{\"a\":#5:abc}",
+            b"{\"a\":#:abc}",
+            b"{\"a\":#3abc}",
+            b"{\"a\":#99999999999999999999999:x}",
+            b"{\"a\":\"open",
+            b"{\"a\":\"esc\\",
+            b"#",
+        ] {
+            assert!(rows.push_prefixed(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        // A NUL inside a prefixed string is a character like any other.
+        rows.push_prefixed(b"#3:a\0b").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.into_array(), br#"[[1],"a\u0000b"]"#.to_vec());
     }
 }
 

@@ -240,21 +240,19 @@ pub(crate) fn classify(e: sqlx::Error) -> BackendError {
 }
 
 /// A row holds one JSON object (neither MySQL dialect joins a read's rows
-/// into one text), appended as it is, without a scan for row boundaries.
+/// into one text), its strings written with their lengths, unescaped:
+/// copied into the body with those strings escaped
+/// ([`JsonRows::push_prefixed`]).
 ///
-/// A NULL row or one holding a NUL byte is text the server cut: a `CONCAT`
-/// longer than `max_allowed_packet` is NULL, and the MariaDB dialect marks
-/// an embedded object or array that is with a NUL (JSON strings escape
-/// it, so no text restgate builds has one), as it does every array where
-/// `group_concat_max_len` is below `max_allowed_packet`. The read fails
-/// rather than serve a body without the row, with `null` for the object
-/// or with a shorter array.
+/// A NULL row or one holding a NUL byte outside its strings is text the
+/// server cut: a `CONCAT` longer than `max_allowed_packet` is NULL, and
+/// the dialects mark an embedded object or array that is with a NUL, as
+/// they do every array where `group_concat_max_len` is below
+/// `max_allowed_packet`. The read fails rather than serve a body without
+/// the row, with `null` for the object or with a shorter array.
 fn push_row(rows: &mut JsonRows, row: &MySqlRow) -> Result<(), BackendError> {
     match row.try_get_unchecked::<Option<&[u8]>, _>(0).map_err(classify)? {
-        Some(bytes) if !bytes.contains(&0) => {
-            rows.push(bytes);
-            Ok(())
-        }
+        Some(bytes) if rows.push_prefixed(bytes).is_ok() => Ok(()),
         _ => Err(BackendError::new(
             BackendErrorKind::Other,
             Some("54000".to_owned()),

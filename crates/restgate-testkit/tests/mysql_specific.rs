@@ -210,6 +210,99 @@ async fn not_null_columns_read_as_the_same_json() {
     );
 }
 
+/// Strings with every character a JSON string escapes, and some that look
+/// like the backend's length prefix, in a utf8mb4, a latin1 and a binary
+/// collation column, an enum and a date.
+const STRINGS: &str = r#"
+CREATE TABLE owners (id INT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE words (
+    id INT PRIMARY KEY, owner_id INT, s TEXT, l VARCHAR(40) CHARACTER SET latin1 NOT NULL,
+    b VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, e ENUM('#1:x', 'a"b', 'ü'), d DATE,
+    FOREIGN KEY (owner_id) REFERENCES owners (id)
+);
+"#;
+
+/// A JSON text with the hex digits of its `\u` escapes in upper case.
+fn upper_hex(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut rest = json;
+    while let Some(i) = rest.find("\\u") {
+        out.push_str(&rest[..i + 2]);
+        out.push_str(&rest[i + 2..i + 6].to_ascii_uppercase());
+        rest = &rest[i + 6..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test]
+async fn strings_read_as_json_quote_writes_them() {
+    let Some(db) = MySqlTestDatabase::create().await else { return skip_unreachable("mysql") };
+    db.execute(STRINGS).await;
+    let mut conn = MySqlConnection::connect(&db.url()).await.expect("connect");
+    let controls: String = (0u8..0x20).map(char::from).collect();
+    let values = [controls.as_str(), "quote \" backslash \\ slash / del \u{7f}", "#3:abc", "#999:", "\",\"x\":#1:", "é € 😀 中文", ""];
+    for (i, v) in values.iter().enumerate() {
+        let id = i as i64 + 1;
+        sqlx::query("INSERT INTO owners VALUES (?, ?)").bind(id).bind(*v).execute(&mut conn).await.expect("insert an owner");
+        sqlx::query("INSERT INTO words VALUES (?, ?, ?, ?, ?, ?, '2024-02-29')")
+            .bind(id)
+            .bind(id)
+            .bind(*v)
+            .bind(if v.is_ascii() { *v } else { "café ñ" })
+            .bind(*v)
+            .bind(["#1:x", "a\"b", "ü"][i % 3])
+            .execute(&mut conn)
+            .await
+            .expect("insert a word");
+    }
+    sqlx::query("INSERT INTO words (id, l) VALUES (99, '')").execute(&mut conn).await.expect("insert NULLs");
+    let backend = MySqlOptions::new().pool_size(2).connect(&db.url()).await.expect("connect the backend");
+    let t = db.serve(backend, |b| b).await;
+    let body = |r: TestResponse| {
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    };
+    // What the server's JSON_QUOTE writes for each value, byte for byte
+    // (but for `\u001f`: MySQL writes lower case hex digits, MariaDB and
+    // restgate upper case).
+    let quoted: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT id, JSON_QUOTE(CONVERT(s USING utf8mb4)), JSON_QUOTE(CONVERT(l USING utf8mb4)), \
+         JSON_QUOTE(CONVERT(b USING utf8mb4)), JSON_QUOTE(CONVERT(e USING utf8mb4)), JSON_QUOTE(CONVERT(d USING utf8mb4)) \
+         FROM words WHERE id < 99 ORDER BY id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("quote");
+    let quoted =
+        quoted.into_iter().map(|(id, s, l, b, e, d)| (id, upper_hex(&s), upper_hex(&l), upper_hex(&b), upper_hex(&e), upper_hex(&d)));
+    let plain = body(t.get("/words?select=id,s,l,b,e,d&order=id").await);
+    let one = body(t.get("/words?select=id,s,l,b,e,d&id=eq.2").await);
+    let to_one = body(t.get("/words?select=id,owners(name)&order=id").await);
+    let spread = body(t.get("/words?select=id,...owners(name)&order=id").await);
+    let to_many = body(t.get("/owners?select=id,words(s,l,b,e,d)&order=id").await);
+    let mut expected = Vec::new();
+    for (id, s, l, b, e, d) in quoted {
+        let row = format!(r#"{{"id":{id},"s":{s},"l":{l},"b":{b},"e":{e},"d":{d}}}"#);
+        assert!(to_many.contains(&format!(r#"{{"id":{id},"words":[{{"s":{s},"l":{l},"b":{b},"e":{e},"d":{d}}}]}}"#)), "{to_many}");
+        assert!(to_one.contains(&format!(r#"{{"id":{id},"owners":{{"name":{s}}}}}"#)), "{to_one}");
+        assert!(spread.contains(&format!(r#"{{"id":{id},"name":{s}}}"#)), "{spread}");
+        if id == 2 {
+            assert_eq!(one, format!("[{row}]"));
+        }
+        expected.push(row);
+    }
+    expected.push(r#"{"id":99,"s":null,"l":"","b":null,"e":null,"d":null}"#.to_owned());
+    assert_eq!(plain, format!("[{}]", expected.join(",")));
+    // And the values are the column's, whatever the escaping.
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&plain).expect("JSON");
+    for (i, v) in values.iter().enumerate() {
+        assert_eq!(rows[i]["s"], *v);
+        assert_eq!(rows[i]["b"], *v);
+    }
+    assert_eq!(rows[5]["l"], "café ñ");
+}
+
 /// A GeoJSON point.
 fn point(coordinates: serde_json::Value) -> serde_json::Value {
     json!({"type": "Point", "coordinates": coordinates})
