@@ -136,6 +136,19 @@ printf "%-6s %12.0f %12.0f %12.0f %8.1f%% %8.1f%%\n" mean "$(python3 -c "print($
     "$(python3 -c "print($total_s / $ROUNDS)")" "$(python3 -c "print(100 * (1 - $total_s / $total_o))")" \
     "$(python3 -c "print(100 * (1 - $total_s / $total_t))")"
 printf "%-6s %12s %12s %12s %8.1f%%\n" median "" "" "" "$(python3 -c "import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "${overheads[@]}")"
+# The rounds' overheads as a sample: their mean and a 95 % confidence
+# interval (Student's t), which says whether the machine's noise allows a
+# conclusion at all.
+python3 - "${overheads[@]}" <<'PY'
+import statistics, sys
+xs = [float(x) for x in sys.argv[1:]]
+if len(xs) > 1:
+    t = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.10, 2.09, 2.09]
+    q = t[len(xs) - 2] if len(xs) - 2 < len(t) else 2.0
+    half = q * statistics.stdev(xs) / len(xs) ** 0.5
+    m = statistics.mean(xs)
+    print(f"rounds' mean overhead {m:.1f}% ± {half:.1f}% (95 % confidence: {m - half:.1f}% to {m + half:.1f}%)")
+PY
 echo "(overhead = 1 - secured/open req/s: authentication, the policy and its row filter, and the longer"
 echo " request; same-req = 1 - secured/open+token: the same request bytes to both, the servers' work alone;"
 echo " mean = over all rounds' requests, median = of the rounds' overheads)"

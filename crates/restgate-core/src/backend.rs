@@ -113,8 +113,8 @@ impl JsonRows {
     /// use restgate_core::backend::JsonRows;
     ///
     /// let mut rows = JsonRows::new();
-    /// rows.push_prefixed(br#"{"a":#4:x"\y,"b":"#1"}"#).unwrap();
-    /// assert_eq!(rows.into_array(), br#"[{"a":"x\"\\y","b":"#1"}]"#);
+    /// rows.push_prefixed(br##"{"a":#4:x"\y,"b":"#1"}"##).unwrap();
+    /// assert_eq!(rows.into_array(), br##"[{"a":"x\"\\y","b":"#1"}]"##);
     /// assert!(JsonRows::new().push_prefixed(b"{\"a\":#9:x}").is_err());
     /// assert!(JsonRows::new().push_prefixed(b"{\"a\":\0}").is_err());
     /// ```

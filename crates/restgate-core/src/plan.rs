@@ -448,6 +448,10 @@ fn rule_condition<'c>(catalog: &'c Catalog, table: &'c Table, identity: &Identit
     let scopes = Cell::new(0);
     let seen = RefCell::new(Vec::new());
     let r = Resolver { catalog, table, params: &[], scopes: &scopes, seen: &seen, path: Vec::new(), access: None, read: None };
+    // The usual row filter is one comparison: no conjunction around it.
+    if let ([f], []) = (filters.as_slice(), trees.as_slice()) {
+        return r.filter(f, &[]);
+    }
     let mut all = Vec::with_capacity(filters.len() + trees.len());
     for f in filters {
         all.push(r.filter(f, &[])?);

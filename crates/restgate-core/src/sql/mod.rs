@@ -554,15 +554,22 @@ fn plain_where(d: &dyn Dialect, scope: Scope, c: &Cond<'_>) -> Option<(String, V
             c => out.push(c),
         }
     }
-    let mut all = Vec::new();
-    tests(c, &mut all);
+    // A single comparison (the usual row filter) is its own list.
+    let mut nested = Vec::new();
+    let all: &[&Cond<'_>] = match c {
+        Cond::And(_) => {
+            tests(c, &mut nested);
+            &nested
+        }
+        _ => std::slice::from_ref(&c),
+    };
     if all.is_empty() {
         return None;
     }
     let syntax = d.syntax();
     let mut sql = String::with_capacity(32 * all.len());
     let mut values = Vec::with_capacity(all.len());
-    for t in all {
+    for &t in all {
         let Cond::Test(r, Test::Compare(op, v)) = t else { return None };
         if !r.json_path.is_empty() || r.column.storage != Storage::Native {
             return None;
