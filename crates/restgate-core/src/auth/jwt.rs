@@ -12,7 +12,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicK
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
 use serde_json::Value;
 
-use super::{bearer_token, looks_like_jwt, AuthConfigError, AuthError, Authenticate, Identity};
+use super::{bearer_bytes, looks_like_jwt, AuthConfigError, AuthError, Authenticate, Identity};
 
 /// Authenticates requests by JSON Web Tokens (JWS compact form).
 ///
@@ -82,8 +82,11 @@ pub struct Jwt {
     /// Tokens verified lately: token → (claims, valid until, unix seconds).
     /// Only successful verifications are kept, never past the token's own
     /// expiry, so a hit answers exactly as verifying again would.
-    verified: RwLock<HashMap<String, (Identity, u64), TokenHasher>>,
+    verified: RwLock<Verified>,
 }
+
+/// Verified tokens (their bytes) → (identity, valid until, unix seconds).
+type Verified = HashMap<Box<[u8]>, (Identity, u64), TokenHasher>;
 
 /// Hashes a token by its last 16 bytes — the end of its signature, which
 /// differs between tokens — under a per-map random seed, instead of SipHash
@@ -127,6 +130,10 @@ impl std::hash::Hasher for TailHasher {
     }
     fn write_u8(&mut self, i: u8) {
         self.0 ^= u64::from(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        // A slice's length, written before its bytes.
+        self.0 ^= i as u64;
     }
     fn finish(&self) -> u64 {
         self.0
@@ -206,7 +213,7 @@ impl Jwt {
     }
 
     /// The identity of a token verified lately, while it is still valid.
-    fn cached(&self, token: &str, now: u64) -> Option<Identity> {
+    fn cached(&self, token: &[u8], now: u64) -> Option<Identity> {
         let cache = self.verified.read().ok()?;
         let (identity, until) = cache.get(token)?;
         (now < *until).then(|| identity.clone())
@@ -223,7 +230,7 @@ impl Jwt {
             if cache.len() >= VERIFIED_CAPACITY {
                 cache.clear();
             }
-            cache.insert(token.to_owned(), (identity.clone(), until));
+            cache.insert(token.as_bytes().into(), (identity.clone(), until));
         }
     }
 
@@ -369,17 +376,18 @@ impl Jwt {
     /// The whole check: the cache, else the signature and the claims.
     fn check(&self, parts: &http::request::Parts) -> Result<Option<Identity>, AuthError> {
         let now = jsonwebtoken::get_current_timestamp();
-        let bearer = bearer_token(&parts.headers);
+        let bearer = bearer_bytes(&parts.headers);
         // Only verified tokens are cached, so a hit is a JWT: no need to look
-        // at its shape again.
+        // at its shape again, or at its bytes as text.
         if let Some(identity) = bearer.and_then(|t| self.cached(t, now)) {
             return Ok(Some(identity));
         }
+        let bearer = bearer.and_then(|t| std::str::from_utf8(t).ok());
         let Some(token) = self.token(bearer, &parts.headers) else {
             return Ok(None);
         };
         if bearer.is_none() {
-            if let Some(identity) = self.cached(token, now) {
+            if let Some(identity) = self.cached(token.as_bytes(), now) {
                 return Ok(Some(identity));
             }
         }

@@ -230,21 +230,28 @@ pub(crate) async fn authenticate(a: &dyn Authenticate, parts: &http::request::Pa
 
 /// The token of an `Authorization: Bearer <token>` header (scheme
 /// case-insensitive), trimmed; `Some("")` for an empty one. `None` when there
-/// is no such header or it uses another scheme.
+/// is no such header, it uses another scheme, or the token is not UTF-8.
 pub(crate) fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     // UTF-8 rather than `to_str`'s visible-ASCII check: the same for a
     // token (anything else in one is refused where it is parsed), and
     // checked a word at a time rather than a byte.
-    let value = std::str::from_utf8(headers.get(http::header::AUTHORIZATION)?.as_bytes()).ok()?.trim();
+    std::str::from_utf8(bearer_bytes(headers)?).ok()
+}
+
+/// [`bearer_token`]'s bytes, not checked as text: what a lookup among
+/// tokens already verified needs.
+pub(crate) fn bearer_bytes(headers: &http::HeaderMap) -> Option<&[u8]> {
+    let value = headers.get(http::header::AUTHORIZATION)?.as_bytes().trim_ascii();
     let (scheme, rest) = value.split_at_checked(6)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         return None;
     }
-    if rest.is_empty() {
-        return Some("");
+    match rest.first() {
+        None => Some(b""),
+        // "Bearer" must be followed by whitespace ("Bearerxyz" is another scheme).
+        Some(b' ' | b'\t') => Some(rest.trim_ascii_start()),
+        Some(_) => None,
     }
-    // "Bearer" must be followed by whitespace ("Bearerxyz" is another scheme).
-    rest.starts_with([' ', '\t']).then(|| rest.trim())
 }
 
 /// Whether `token` has the compact JWS shape: three base64url segments
