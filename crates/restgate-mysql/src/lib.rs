@@ -161,7 +161,8 @@ impl MySqlBackend {
     }
 
     /// Serves an existing pool; asks the server whether it is MariaDB or
-    /// MySQL. Its connections should use a database (the served schema),
+    /// MySQL. Its connections must read results as utf8mb4 (sqlx's default
+    /// charset; another one is refused here), and should use a database (the served schema),
     /// `time_zone = '+00:00'`, a strict `sql_mode` without `ANSI_QUOTES`
     /// and, on MariaDB, a `group_concat_max_len` of at least
     /// `max_allowed_packet` (see the crate docs): reads with a to-many
@@ -176,7 +177,15 @@ impl MySqlBackend {
     }
 
     async fn new(pool: MySqlPool, keep: bool) -> Result<Self, sqlx::Error> {
-        let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&pool).await?;
+        let (version, results): (String, Option<String>) =
+            sqlx::query_as("SELECT VERSION(), @@character_set_results").fetch_one(&pool).await?;
+        // Strings come with their utf8mb4 byte length (`JsonRows::push_prefixed`):
+        // results converted to another character set would not match it.
+        if let Some(cs) = results.filter(|cs| !matches!(cs.as_str(), "utf8mb4" | "binary")) {
+            return Err(sqlx::Error::Configuration(
+                format!("restgate needs the pool's connections to read results as utf8mb4 (character_set_results is {cs})").into(),
+            ));
+        }
         Ok(MySqlBackend { conns: Connections::new(pool, classify, keep), mariadb: version.to_ascii_lowercase().contains("mariadb") })
     }
 

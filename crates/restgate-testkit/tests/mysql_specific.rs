@@ -630,3 +630,14 @@ async fn reads_survive_connections_the_server_dropped() {
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(t.get_json("/people?select=age&id=eq.1").await, json!([{"age": 77}]));
 }
+
+#[tokio::test]
+async fn pools_reading_results_in_another_character_set_are_refused() {
+    let Some(db) = MySqlTestDatabase::create().await else { return skip_unreachable("mysql") };
+    let opts = MySqlConnectOptions::from_str(&db.url()).expect("a MySQL URL").charset("latin1");
+    let pool = sqlx::mysql::MySqlPoolOptions::new().max_connections(1).connect_with(opts).await.expect("connect");
+    let Err(err) = restgate_mysql::MySqlBackend::from_pool(pool).await else { panic!("a latin1 pool is served") };
+    assert!(err.to_string().contains("character_set_results is latin1"), "{err}");
+    let pool = sqlx::mysql::MySqlPoolOptions::new().max_connections(1).connect(&db.url()).await.expect("connect");
+    restgate_mysql::MySqlBackend::from_pool(pool).await.expect("the default charset is served");
+}
