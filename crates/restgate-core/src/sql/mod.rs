@@ -216,13 +216,15 @@ fn sort_key(d: &dyn Dialect, scope: Scope, o: &OrderBy<'_>) -> Result<Expr, ApiE
 /// embeds as correlated subqueries building JSON, or, for to-one embeds
 /// the dialect reads through joins ([`Dialect::to_one_joins`]), values of
 /// the child rows `joins` gains (LEFT JOINs the caller adds to the
-/// statement reading `scope`, in order).
+/// statement reading `scope`, in order). `joins` is `None` where the
+/// statement can have none (RETURNING reads one table): to-one embeds
+/// are subqueries there.
 fn items<'c>(
     d: &dyn Dialect,
     scope: Scope,
     table: &Table,
     shape: &Shape<'c>,
-    joins: &mut Vec<Join<'c>>,
+    mut joins: Option<&mut Vec<Join<'c>>>,
 ) -> Result<Vec<JsonItem>, ApiError> {
     let mut out = Vec::with_capacity(shape.items.len());
     // A view's columns may be NULL whatever the database says of them
@@ -236,7 +238,7 @@ fn items<'c>(
                 ty: Some(f.output_type()),
                 nullable: !base || f.source.column.nullable || !f.source.json_path.is_empty() || f.cast.is_some(),
             }),
-            Output::Embed(e) => embed_items(d, scope, e, &mut out, joins)?,
+            Output::Embed(e) => embed_items(d, scope, e, &mut out, joins.as_deref_mut())?,
         }
     }
     Ok(out)
@@ -298,20 +300,20 @@ fn embed_items<'c>(
     parent: Scope,
     e: &Embed<'c>,
     out: &mut Vec<JsonItem>,
-    joins: &mut Vec<Join<'c>>,
+    joins: Option<&mut Vec<Join<'c>>>,
 ) -> Result<(), ApiError> {
     if e.shape.items.is_empty() {
         // `rel()`: only for filtering, no key.
         return Ok(());
     }
     let child = Scope::Alias(e.related.scope);
-    if let Some(join) = to_one_join(d, parent, e)? {
+    if let (Some(joins), Some(join)) = (joins, to_one_join(d, parent, e)?) {
         // The child row is joined to the parent's: its columns are values
         // of the parent's statement, NULL when there is no child row (its
         // first join column, equal to the parent's, is NULL only then).
         let absent = column_in(child, e.related.on[0].1).is_null();
         joins.push(join);
-        let children = items(d, child, e.related.table, &e.shape, joins)?;
+        let children = items(d, child, e.related.table, &e.shape, Some(joins))?;
         if e.spread {
             // Lifted keys: a column is NULL without a child row, as the
             // subquery was; nested JSON must be too (not an empty array).
@@ -335,7 +337,7 @@ fn embed_items<'c>(
     }
     // The child's own to-one joins go in every statement reading the child.
     let mut child_joins = Vec::new();
-    let children = items(d, child, e.related.table, &e.shape, &mut child_joins)?;
+    let children = items(d, child, e.related.table, &e.shape, Some(&mut child_joins))?;
     let from = || -> Result<SelectStatement, ApiError> {
         let mut s = related_from(d, parent, &e.related)?;
         add_joins(&mut s, &child_joins);
@@ -390,12 +392,8 @@ fn embed_items<'c>(
 
 /// The JSON object of one row in `shape` (a `json_object` call).
 fn row_object(d: &dyn Dialect, scope: Scope, table: &Table, shape: &Shape<'_>) -> Result<Expr, ApiError> {
-    let mut joins = Vec::new();
-    let items = items(d, scope, table, shape, &mut joins)?;
-    if !joins.is_empty() {
-        // RETURNING reads one table: a dialect with RETURNING reads to-one embeds by subquery.
-        return Err(ApiError::internal());
-    }
+    // RETURNING reads one table: to-one embeds are subqueries there.
+    let items = items(d, scope, table, shape, None)?;
     Ok(d.json_object(object_pairs(d, items)))
 }
 
@@ -517,7 +515,7 @@ fn objects(d: &dyn Dialect, table: &Table, shape: &Shape<'_>, filter: Option<&Co
             kept.rows
         }
         None => {
-            let rows = push_list(d, &mut s, items(d, scope, table, shape, &mut joins)?);
+            let rows = push_list(d, &mut s, items(d, scope, table, shape, Some(&mut joins))?);
             s.from(table_ref(table));
             add_joins(&mut s, &joins);
             rows
@@ -679,7 +677,7 @@ fn cached_list(d: &dyn Dialect, table: &Table, scope: Scope, shape: &Shape<'_>) 
     // The same items the uncached path builds, alone in a SELECT.
     let mut s = Query::select();
     let mut joins = Vec::new();
-    let rows = push_list(d, &mut s, items(d, scope, table, shape, &mut joins)?);
+    let rows = push_list(d, &mut s, items(d, scope, table, shape, Some(&mut joins))?);
     let (sql, values) = d.build_select(&s);
     let Some(list) = sql.strip_prefix("SELECT ").filter(|_| values.0.is_empty()) else {
         return Ok(None);

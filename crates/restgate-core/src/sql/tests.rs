@@ -46,11 +46,14 @@ fn embeds_render_as_one_statement_sqlite() {
     );
 }
 
+/// PostgreSQL: objects as text over the ordered, limited derived table;
+/// the to-one director a LEFT JOIN (its key is `directors`' primary key),
+/// the to-many actors a correlated subquery.
 #[test]
 fn embeds_render_as_one_statement_postgres() {
     assert_eq!(
         read_sql(&PostgresDialect, EMBED),
-        r#"SELECT string_agg('{"title":' || COALESCE(to_json("_rg_row"."title")::text, 'null') || ',"directors":' || COALESCE("_rg_row"."directors"::text, 'null') || ',"actors":' || COALESCE("_rg_row"."actors"::text, 'null') || '}', ','), count(*) FROM (SELECT "films"."title" AS "title", (SELECT '{"last_name":' || COALESCE(to_json("_rg1"."last_name")::text, 'null') || '}' FROM "main"."directors" AS "_rg1" WHERE "_rg1"."id" = "films"."director_id" LIMIT 1) AS "directors", (SELECT COALESCE(('[' || string_agg('{"first_name":' || COALESCE(to_json("_rg_row"."first_name")::text, 'null') || '}', ',')) || ']', '[]') FROM (SELECT "_rg2"."first_name" AS "first_name" FROM "main"."actors" AS "_rg2" WHERE EXISTS(SELECT 1 FROM "main"."roles" AS "_rg3" WHERE "_rg3"."film_id" = "films"."id" AND "_rg3"."actor_id" = "_rg2"."id") ORDER BY "_rg2"."first_name" DESC NULLS FIRST LIMIT $1) AS "_rg_row") AS "actors" FROM "main"."films" LIMIT 10) AS "_rg_row""#
+        r#"SELECT string_agg('{"title":' || COALESCE(to_json("_rg_row"."title")::text, 'null') || ',"directors":' || COALESCE("_rg_row"."directors"::text, 'null') || ',"actors":' || COALESCE("_rg_row"."actors"::text, 'null') || '}', ','), count(*) FROM (SELECT "films"."title" AS "title", (CASE WHEN ("_rg1"."id" IS NULL) THEN NULL ELSE '{"last_name":' || COALESCE(to_json("_rg1"."last_name")::text, 'null') || '}' END) AS "directors", (SELECT COALESCE(('[' || string_agg('{"first_name":' || COALESCE(to_json("_rg_row"."first_name")::text, 'null') || '}', ',')) || ']', '[]') FROM (SELECT "_rg2"."first_name" AS "first_name" FROM "main"."actors" AS "_rg2" WHERE EXISTS(SELECT 1 FROM "main"."roles" AS "_rg3" WHERE "_rg3"."film_id" = "films"."id" AND "_rg3"."actor_id" = "_rg2"."id") ORDER BY "_rg2"."first_name" DESC NULLS FIRST LIMIT $1) AS "_rg_row") AS "actors" FROM "main"."films" LEFT JOIN "main"."directors" AS "_rg1" ON "_rg1"."id" = "films"."director_id" LIMIT 10) AS "_rg_row""#
     );
 }
 

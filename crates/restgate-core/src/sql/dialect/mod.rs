@@ -312,8 +312,9 @@ pub trait Dialect: Send + Sync + 'static {
     /// Whether to-one embeds whose child row is found by a unique key are
     /// read through `LEFT JOIN`s of the parent's statement rather than
     /// correlated subqueries ([`json_joined`](Dialect::json_joined) builds
-    /// their objects). Default: no. Only for dialects without RETURNING of
-    /// embeds (a RETURNING clause reads one table).
+    /// their objects). Default: no. A RETURNING clause reads one table:
+    /// there, to-one embeds stay subqueries ([`json_single`](Dialect::json_single))
+    /// whatever this says.
     fn to_one_joins(&self) -> bool {
         false
     }

@@ -221,6 +221,20 @@ impl Dialect for PostgresDialect {
         e.cast_as("json")
     }
 
+    // A to-one child found by a unique key is a LEFT JOIN of the parent's
+    // statement (not in RETURNING): PostgreSQL plans the join once where
+    // the subquery ran per parent row, and scanned small tables for each.
+    fn to_one_joins(&self) -> bool {
+        true
+    }
+
+    fn json_joined(&self, items: Vec<JsonItem>) -> Expr {
+        if items.is_empty() {
+            return Expr::cust("'{}'");
+        }
+        inline_object(self, items)
+    }
+
     fn json_single(&self, mut from: SelectStatement, items: Vec<JsonItem>) -> Expr {
         if items.is_empty() {
             return single_by_pairs(self, from, items);
