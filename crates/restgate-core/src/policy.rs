@@ -493,16 +493,20 @@ pub struct Policy {
 /// bytes, where SipHash's setup costs more than the bytes. The map is
 /// built from configuration and never grows from requests, so there are
 /// no keys a client chooses to collide.
-#[derive(Default)]
 struct RoleHasher(u64);
+
+impl Default for RoleHasher {
+    /// FNV's offset basis.
+    fn default() -> Self {
+        RoleHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
 
 impl std::hash::Hasher for RoleHasher {
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
         for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
-        self.0 = h;
     }
     fn finish(&self) -> u64 {
         self.0

@@ -307,7 +307,12 @@ fn embed_items<'c>(
         return Ok(());
     }
     let child = Scope::Alias(e.related.scope);
-    if let (Some(joins), Some(join)) = (joins, to_one_join(d, parent, e)?) {
+    // No joins where the statement can have none (RETURNING).
+    let joined = match joins {
+        Some(joins) => to_one_join(d, parent, e)?.map(|join| (joins, join)),
+        None => None,
+    };
+    if let Some((joins, join)) = joined {
         // The child row is joined to the parent's: its columns are values
         // of the parent's statement, NULL when there is no child row (its
         // first join column, equal to the parent's, is NULL only then).
